@@ -1,0 +1,46 @@
+"""灵犀 lingxi: build, evaluate and serve generative-AI applications, local-first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from lingxi.config import Settings, load_settings
+from lingxi.errors import LingxiError
+from lingxi.models.base import ChatModel, EmbeddingModel, MessagesLike
+from lingxi.models.resolve import Model
+from lingxi.types import Completion, Delta, Message, SamplingParams
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChatModel",
+    "Completion",
+    "EmbeddingModel",
+    "LingxiError",
+    "Message",
+    "Model",
+    "SamplingParams",
+    "Settings",
+    "chat",
+    "load_settings",
+    "stream",
+]
+
+
+def chat(messages: MessagesLike, model: str | ChatModel | None = None, **sampling: Any) -> Completion:
+    """One chat completion: ``lingxi.chat("你好", temperature=0, max_tokens=32).text``."""
+    from lingxi.models.base import as_params
+
+    return _model(model).chat(messages, as_params(sampling))
+
+
+def stream(messages: MessagesLike, model: str | ChatModel | None = None, **sampling: Any) -> Iterator[Delta]:
+    """Stream a chat completion piece by piece."""
+    from lingxi.models.base import as_params
+
+    return _model(model).stream(messages, as_params(sampling))
+
+
+def _model(model: str | ChatModel | None) -> ChatModel:
+    return model if isinstance(model, ChatModel) else Model(model)

@@ -1,0 +1,277 @@
+"""Any GGUF file through llama-cpp-python (the chat template comes from the GGUF)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lingxi.config import ModelSpec, Settings
+from lingxi.errors import ModelError, missing_extra
+from lingxi.models.base import (
+    MessagesLike,
+    ToolCallBuffer,
+    as_messages,
+    as_params,
+    json_schema_of,
+    message_dicts,
+    parse_tool_calls,
+)
+from lingxi.models.files import resolve_path
+from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
+
+# logprobs need llama.cpp to keep logits for every position (n_ctx x vocab floats);
+# that twin instance is loaded only when logprobs are asked for, with this context size.
+LOGPROBS_N_CTX = 2048
+
+
+class LlamaCppChat:
+    provider = "llamacpp"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        chat_format: str | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.name = name or Path(self.path).stem
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.chat_format = chat_format
+        self._llm: Any = None
+        self._llm_logits: Any = None
+        self._formatter: Any = None
+        self._lock = threading.RLock()  # llama.cpp contexts are not thread-safe
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, settings: Settings | None = None) -> LlamaCppChat:
+        if not spec.path:
+            raise ModelError("A llamacpp model needs a 'path' to a GGUF file.", "set path = '/path/to/model.gguf'")
+        return cls(
+            spec.path,
+            name=spec.model,
+            n_ctx=spec.n_ctx or (settings.n_ctx if settings else 4096),
+            n_threads=spec.n_threads or (settings.n_threads if settings else None),
+            chat_format=spec.chat_format,
+        )
+
+    def __repr__(self) -> str:
+        return f"LlamaCppChat(name={self.name!r}, path={self.path!r})"
+
+    # -- loading -------------------------------------------------------------
+    def _load(self, logits_all: bool = False) -> Any:
+        attr = "_llm_logits" if logits_all else "_llm"
+        if getattr(self, attr) is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise missing_extra("llama-cpp-python", "llamacpp") from exc
+            path = resolve_path(self.path)
+            try:
+                llm = Llama(
+                    model_path=str(path),
+                    n_ctx=min(self.n_ctx, LOGPROBS_N_CTX) if logits_all else self.n_ctx,
+                    n_threads=self.n_threads or max(1, os.cpu_count() or 1),
+                    logits_all=logits_all,
+                    chat_format=self.chat_format,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(
+                    f"llama.cpp could not load {path}: {exc}.", "check that the file is a complete, valid GGUF model"
+                ) from exc
+            setattr(self, attr, llm)
+        return getattr(self, attr)
+
+    # -- chat ----------------------------------------------------------------
+    def chat(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Completion:
+        msgs, p = as_messages(messages), as_params(params)
+        started = time.perf_counter()
+        choices, usage = [], Usage()
+        with self._lock:
+            llm = self._load(p.logprobs)
+            for i in range(p.n):
+                out = self._call(llm.create_chat_completion, messages=message_dicts(msgs), **self._kwargs(p, i, tools))
+                choice = out["choices"][0]
+                choices.append(_choice(i, choice))
+                usage.prompt_tokens = out["usage"]["prompt_tokens"]
+                usage.completion_tokens += out["usage"]["completion_tokens"]
+        return Completion(model=self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
+
+    def stream(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Iterator[Delta]:
+        msgs, p = as_messages(messages), as_params(params)
+        wire = message_dicts(msgs)
+        completion_tokens = 0
+        with self._lock:
+            llm = self._load(p.logprobs)
+            for i in range(p.n):
+                chunks = self._call(llm.create_chat_completion, messages=wire, stream=True, **self._kwargs(p, i, tools))
+                calls = ToolCallBuffer()
+                for chunk in chunks:
+                    delta = _delta(i, chunk["choices"][0], calls)
+                    if delta is not None:
+                        completion_tokens += 1 if delta.text else 0
+                        yield delta
+            prompt_tokens = self._prompt_tokens(llm, wire)
+        yield Delta(index=p.n - 1, usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens))
+
+    def complete(self, prompt: str, params: SamplingParams | None = None) -> Completion:
+        """Raw text continuation, no chat template."""
+        p = as_params(params)
+        started = time.perf_counter()
+        choices, usage = [], Usage()
+        with self._lock:
+            llm = self._load(p.logprobs)
+            for i in range(p.n):
+                kw = self._kwargs(p, i, None)
+                kw.pop("response_format", None)
+                top = kw.pop("top_logprobs", None)
+                kw["logprobs"] = (top or 1) if kw.pop("logprobs") else None
+                out = self._call(llm.create_completion, prompt=prompt, **kw)
+                c = out["choices"][0]
+                choices.append(
+                    Choice(index=i, message=Message(role="assistant", content=c["text"]),
+                           finish_reason=c.get("finish_reason") or "stop", logprobs=_text_logprobs(c.get("logprobs")))
+                )
+                usage.prompt_tokens = out["usage"]["prompt_tokens"]
+                usage.completion_tokens += out["usage"]["completion_tokens"]
+        return Completion(model=self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
+
+    # -- tokens --------------------------------------------------------------
+    def tokenize(self, text: str, *, add_bos: bool = False) -> list[Token]:
+        with self._lock:
+            llm = self._load()
+            ids = llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+            return [Token(id=i, text=self._piece(llm, i)) for i in ids]
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def next_token_logits(self, text: str) -> tuple[np.ndarray, list[str]]:
+        """Logits over the whole vocabulary for the token after `text`, and each token's text."""
+        with self._lock:
+            llm = self._load()
+            ids = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+            llm.reset()
+            llm.eval(ids)
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+            return logits, _Vocab(llm, self)  # type: ignore[return-value]
+
+    @staticmethod
+    def _piece(llm: Any, token_id: int) -> str:
+        """A token's text; a token holding part of a UTF-8 character shows as its bytes, e.g. <0xE4>."""
+        raw = llm.detokenize([token_id], special=True)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "".join(f"<0x{b:02X}>" for b in raw)
+
+    # -- helpers -------------------------------------------------------------
+    def _kwargs(self, p: SamplingParams, i: int, tools: list[dict] | None) -> dict[str, Any]:
+        kw: dict[str, Any] = {
+            "temperature": p.temperature,
+            "top_p": p.top_p,
+            "top_k": 0,  # OpenAI semantics: only temperature and top_p shape the distribution
+            "min_p": 0.0,
+            "max_tokens": p.max_tokens,
+            "stop": p.stop,
+            "seed": None if p.seed is None else p.seed + i,
+            "logprobs": p.logprobs,
+            "top_logprobs": p.top_logprobs if p.logprobs else None,
+        }
+        schema = json_schema_of(p)
+        if schema is not None:
+            kw["response_format"] = {"type": "json_object", **({"schema": schema} if schema else {})}
+        if tools:
+            kw["tools"] = tools
+        return kw
+
+    def _call(self, fn: Any, **kw: Any) -> Any:
+        if kw.get("seed") is not None:
+            # reusing a cached prompt prefix changes the logits in the last bits, and with them
+            # the sampled text: a seeded request evaluates its prompt from scratch to be reproducible
+            fn.__self__.reset()
+        try:
+            return fn(**kw)
+        except ValueError as exc:
+            if "context" in str(exc).lower():
+                raise ModelError(f"{exc}.", f"shorten the input or raise n_ctx (now {self.n_ctx})") from exc
+            raise ModelError(f"llama.cpp rejected the request: {exc}.", "check the sampling values") from exc
+
+    def _prompt_tokens(self, llm: Any, wire: list[dict[str, Any]]) -> int:
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            return sum(self.count_tokens(m.get("content") or "") for m in wire)
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            eos = self._piece(llm, llm.token_eos())
+            bos = self._piece(llm, llm.token_bos()) if llm.token_bos() >= 0 else ""
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        prompt = self._formatter(messages=wire).prompt
+        return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+
+class _Vocab:
+    """Lazy token-id → text lookup (decoding a 150k vocabulary up front would be slow)."""
+
+    def __init__(self, llm: Any, owner: LlamaCppChat) -> None:
+        self._llm, self._owner = llm, owner
+
+    def __getitem__(self, token_id: int) -> str:
+        return self._owner._piece(self._llm, int(token_id))
+
+
+def _chat_logprobs(raw: dict[str, Any] | None) -> list[TokenLogprob] | None:
+    if not raw or not raw.get("content"):
+        return None
+    return [
+        TokenLogprob(
+            token=t["token"], logprob=float(t["logprob"]),
+            top=[(x["token"], float(x["logprob"])) for x in t.get("top_logprobs") or []],
+        )
+        for t in raw["content"]
+    ]
+
+
+def _text_logprobs(raw: dict[str, Any] | None) -> list[TokenLogprob] | None:
+    if not raw:
+        return None
+    return [
+        TokenLogprob(token=t, logprob=float(lp), top=sorted(((k, float(v)) for k, v in (top or {}).items()), key=lambda x: -x[1]))
+        for t, lp, top in zip(raw["tokens"], raw["token_logprobs"], raw["top_logprobs"], strict=False)
+    ]
+
+
+def _choice(index: int, raw: dict[str, Any]) -> Choice:
+    msg = raw["message"]
+    calls = parse_tool_calls(msg.get("tool_calls"))
+    return Choice(
+        index=index,
+        message=Message(role="assistant", content=msg.get("content") or "", tool_calls=calls),
+        finish_reason="tool_calls" if calls else (raw.get("finish_reason") or "stop"),
+        logprobs=_chat_logprobs(raw.get("logprobs")),
+    )
+
+
+def _delta(index: int, raw: dict[str, Any], calls: ToolCallBuffer) -> Delta | None:
+    d = raw.get("delta") or {}
+    text, finish = d.get("content") or "", raw.get("finish_reason")
+    calls.add(d.get("tool_calls"))
+    if not (text or finish):
+        return None
+    done = calls.calls() if finish else None
+    return Delta(
+        index=index, text=text, tool_calls=done, finish_reason="tool_calls" if done else finish,
+        logprobs=_chat_logprobs(raw.get("logprobs")),
+    )

@@ -1,0 +1,85 @@
+"""From a name the user typed to a provider instance.
+
+A model name is one of:
+- an alias from lingxi.toml ``[models.NAME]``, a pulled pack, or a built-in (``smollm2``);
+- ``PROVIDER:TARGET``: ``llamacpp:/path/model.gguf``, ``hf:/path/folder``,
+  ``openai:MODEL`` (base URL from settings) or ``openai:MODEL@http://host:port/v1``,
+  ``scripted:reply`` (a fake that always answers "reply");
+- a path to a ``.gguf`` file, or an ``http(s)://…/v1`` URL (first model it serves;
+  add ``#MODEL`` to choose one).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from lingxi.config import ModelSpec, Settings, load_settings
+from lingxi.errors import ConfigError, PluginError
+from lingxi.models import packs
+from lingxi.models.base import ChatModel
+from lingxi.registry import Registry, default_registry
+
+
+def aliases(settings: Settings) -> dict[str, ModelSpec]:
+    """All known aliases, weakest first: built-ins, pulled packs, then lingxi.toml."""
+    return {**packs.BUILTIN, **packs.pulled(settings), **settings.models}
+
+
+def parse(name: str, settings: Settings, registry: Registry) -> ModelSpec:
+    known = aliases(settings)
+    if name in known:
+        return known[name]
+    if name in packs.PACKS:
+        raise ConfigError(f"The model '{name}' has not been pulled yet.", f"run: lingxi models pull {name}")
+    if name.startswith(("http://", "https://")):
+        url, _, model = name.partition("#")
+        return ModelSpec(provider="openai", base_url=url, model=model or None)
+    if name.endswith(".gguf"):
+        return ModelSpec(provider="llamacpp", path=name)
+    provider, sep, target = name.partition(":")
+    if sep and ("chat", provider) in registry:
+        return _provider_spec(provider, target)
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known models: {', '.join(sorted(known))}; or use PROVIDER:TARGET, a .gguf path or an http URL"
+    raise ConfigError(f"Unknown model '{name}'.", hint)
+
+
+def _provider_spec(provider: str, target: str) -> ModelSpec:
+    if provider == "openai":
+        model, _, url = target.partition("@")
+        return ModelSpec(provider="openai", model=model or None, base_url=url or None)
+    if provider == "scripted":
+        return ModelSpec(provider="scripted", replies=[target] if target else [])
+    return ModelSpec(provider=provider, path=target)
+
+
+def build(spec: ModelSpec, settings: Settings | None = None, registry: Registry | None = None) -> ChatModel:
+    settings = settings or load_settings()
+    registry = registry or default_registry()
+    try:
+        cls = registry.get("chat", spec.provider)
+    except PluginError as exc:
+        raise ConfigError(exc.message, exc.hint) from exc
+    return cls.from_spec(spec, settings)
+
+
+_cache: dict[str, Any] = {}
+
+
+def Model(name: str | None = None, *, settings: Settings | None = None, cache: bool = True) -> ChatModel:  # noqa: N802
+    """The chat model for an alias or spec (default: settings.default_model).
+
+    Nothing is loaded until the first call. Instances are cached per name and
+    settings so that repeated calls reuse a loaded model; pass cache=False for a fresh one.
+    """
+    settings = settings or load_settings()
+    name = name or settings.default_model
+    key = f"{name}|{settings.model_dump_json()}"
+    if cache and key in _cache:
+        return _cache[key]
+    registry = default_registry()
+    model = build(parse(name, settings, registry), settings, registry)
+    if cache:
+        _cache[key] = model
+    return model

@@ -1,0 +1,12 @@
+"""The built-in providers, registered exactly as a third-party plugin would be."""
+
+from __future__ import annotations
+
+from lingxi.registry import Registry
+
+
+def register(registry: Registry) -> None:
+    registry.add("chat", "llamacpp", "lingxi.models.llamacpp:LlamaCppChat")
+    registry.add("chat", "openai", "lingxi.models.openai_compat:OpenAIChat")
+    registry.add("chat", "hf", "lingxi.models.hf:HFChat")
+    registry.add("chat", "scripted", "lingxi.models.scripted:ScriptedChat")
