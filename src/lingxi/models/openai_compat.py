@@ -51,6 +51,7 @@ class OpenAIChat:
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self._client: Any = None
+        self._schema_as_json_object = False
         self._init_lock = threading.Lock()
 
     @property
@@ -144,8 +145,31 @@ class OpenAIChat:
         msgs, p = as_messages(messages), as_params(params)
         started = time.perf_counter()
         client = self._get_client()
-        resp = self._guard(lambda: client.chat.completions.create(**self._request(msgs, p, tools, False)))
-        choices = [
+        resp = self._create(client, self._request(msgs, p, tools, False))
+        choices, usage = self._choices(resp), _usage(resp)
+        while len(choices) < p.n:  # servers that ignore `n` (llama.cpp, Ollama): ask again, one by one
+            again = p.model_copy(update={"n": 1, "seed": None if p.seed is None else p.seed + len(choices)})
+            more = self._create(client, self._request(msgs, again, tools, False))
+            choices.append(self._choices(more)[0].model_copy(update={"index": len(choices)}))
+            usage.completion_tokens += _usage(more).completion_tokens
+        return Completion(model=resp.model or self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
+
+    def _create(self, client: Any, req: dict[str, Any]) -> Any:
+        fmt = req.get("response_format") or {}
+        if fmt.get("type") == "json_schema" and self._schema_as_json_object:
+            req["response_format"] = {"type": "json_object", "schema": fmt["json_schema"]["schema"]}
+        try:
+            return self._guard(lambda: client.chat.completions.create(**req))
+        except ModelError as exc:
+            # llama.cpp-style servers know only {"type": "json_object", "schema": ...}: speak their dialect
+            if fmt.get("type") != "json_schema" or "json_schema" not in exc.message or self._schema_as_json_object:
+                raise
+            self._schema_as_json_object = True
+            return self._create(client, req)
+
+    @staticmethod
+    def _choices(resp: Any) -> list[Choice]:
+        return [
             Choice(
                 index=c.index,
                 message=Message(role="assistant", content=c.message.content or "",
@@ -155,28 +179,42 @@ class OpenAIChat:
             )
             for c in resp.choices
         ]
-        usage = Usage(prompt_tokens=resp.usage.prompt_tokens, completion_tokens=resp.usage.completion_tokens) if resp.usage else Usage()
-        return Completion(model=resp.model or self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
 
     def stream(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Iterator[Delta]:
         msgs, p = as_messages(messages), as_params(params)
+        seen: set[int] = set()
+        usage = Usage()
+        yield from self._stream_once(msgs, p, tools, 0, seen, usage)
+        while len(seen) < p.n:  # servers that ignore `n`: stream the missing choices one by one
+            again = p.model_copy(update={"n": 1, "seed": None if p.seed is None else p.seed + len(seen)})
+            yield from self._stream_once(msgs, again, tools, len(seen), seen, usage)
+        yield Delta(index=max(seen, default=0), usage=usage)
+
+    def _stream_once(self, msgs: list[Message], p: SamplingParams, tools: list[dict] | None, offset: int,
+                     seen: set[int], usage: Usage) -> Iterator[Delta]:
         client = self._get_client()
-        chunks = self._guard(lambda: client.chat.completions.create(**self._request(msgs, p, tools, True)))
+        chunks = self._create(client, self._request(msgs, p, tools, True))
         buffers: dict[int, ToolCallBuffer] = {}
-        usage = None
+        reported, pieces = None, 0
         it = iter(chunks)
         while (chunk := self._guard(lambda: next(it, None))) is not None:
-            if chunk.usage:
-                usage = Usage(prompt_tokens=chunk.usage.prompt_tokens, completion_tokens=chunk.usage.completion_tokens)
+            reported = chunk.usage or reported
             for c in chunk.choices:
+                seen.add(c.index + offset)
                 buf = buffers.setdefault(c.index, ToolCallBuffer())
                 buf.add(c.delta.tool_calls)
                 text = c.delta.content or ""
+                pieces += 1 if text else 0
                 if text or c.finish_reason:
                     calls = buf.calls() if c.finish_reason else None
-                    yield Delta(index=c.index, text=text, tool_calls=calls,
+                    yield Delta(index=c.index + offset, text=text, tool_calls=calls,
                                 finish_reason=_finish(c.finish_reason) if c.finish_reason else None, logprobs=_logprobs(c.logprobs))
-        yield Delta(index=max(buffers, default=0), usage=usage or Usage())
+        if reported is not None:
+            usage.prompt_tokens = reported.prompt_tokens
+            usage.completion_tokens += reported.completion_tokens
+        else:  # servers that ignore stream_options (llama-cpp-python's): estimate
+            usage.prompt_tokens = sum(_APPROX.count_tokens(m.content or "") for m in msgs)
+            usage.completion_tokens += pieces
 
     def complete(self, prompt: str, params: SamplingParams | None = None) -> Completion:
         p = as_params(params)
@@ -193,8 +231,7 @@ class OpenAIChat:
                    logprobs=_text_logprobs(c.logprobs))
             for c in resp.choices
         ]
-        usage = Usage(prompt_tokens=resp.usage.prompt_tokens, completion_tokens=resp.usage.completion_tokens) if resp.usage else Usage()
-        return Completion(model=resp.model or self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
+        return Completion(model=resp.model or self.name, choices=choices, usage=_usage(resp), latency_s=time.perf_counter() - started)
 
     # -- tokens ----------------------------------------------------------------
     # An OpenAI-compatible API has no tokenizer route; tiktoken is not always right for
@@ -207,6 +244,11 @@ class OpenAIChat:
 
 
 _APPROX = ScriptedChat(name="approx")
+
+
+def _usage(resp: Any) -> Usage:
+    u = resp.usage
+    return Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens) if u else Usage()
 
 
 def _finish(reason: str | None) -> Any:

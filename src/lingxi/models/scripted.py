@@ -92,7 +92,9 @@ class ScriptedChat:
             yield Delta(index=index, tool_calls=parse_tool_calls(calls), finish_reason="tool_calls")
             return
         text = reply.get("content", "") if isinstance(reply, dict) else reply
-        if json_schema_of(p) is not None:
+        schema = json_schema_of(p)
+        if schema is not None:
+            text = text if reply is not self.default else json.dumps(example_of(schema), ensure_ascii=False)
             _check_json(text)
         text, stopped = cut_at_stop(text, p.stop)
         pieces = _TOKEN.findall(text)
@@ -110,6 +112,19 @@ class ScriptedChat:
 
 def _token_id(piece: str) -> int:
     return int.from_bytes(piece.encode("utf-8")[:4].ljust(4, b"\0"), "little") % 50_000
+
+
+def example_of(schema: dict[str, Any]) -> Any:
+    """A small value that satisfies a JSON schema (what the fake answers in JSON mode by default)."""
+    kind = schema.get("type", "object")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: example_of(v) for k, v in props.items() if k in schema.get("required", props)}
+    if kind == "array":
+        return [example_of(schema.get("items", {}))] * schema.get("minItems", 0)
+    return {"string": "x", "integer": 0, "number": 0, "boolean": True, "null": None}.get(kind, "x")
 
 
 def _check_json(text: str) -> None:
