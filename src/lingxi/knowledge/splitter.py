@@ -1,0 +1,167 @@
+"""Cut Documents into Chunks that fit the embedding model.
+
+    >>> chunks = Splitter(max_tokens=256, overlap=32).split(doc)
+
+Text is cut into *units* (sentences for prose, lines for rows and code), units
+are packed into chunks of at most `max_tokens` tokens (counted with the
+embedding model's tokenizer when one is given), and consecutive chunks share
+about `overlap` tokens. Markdown is first cut at headings: a chunk never spans
+two sections and keeps its heading path in `Chunk.headings`. Every chunk keeps
+its source, page, character offsets into the document text and a content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from lingxi.knowledge.text import estimate_tokens, sentence_spans
+from lingxi.types import Chunk, Document
+
+Counter = Callable[[str], int]
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class Splitter:
+    max_tokens: int = 256
+    overlap: int = 32
+    count_tokens: Counter = estimate_tokens
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 16 or not 0 <= self.overlap < self.max_tokens // 2:
+            from lingxi.errors import ConfigError
+
+            raise ConfigError(
+                f"Invalid chunk size {self.max_tokens} with overlap {self.overlap}.",
+                "use max_tokens >= 16 and an overlap below half of it",
+            )
+
+    def split(self, doc: Document) -> list[Chunk]:
+        kind = doc.metadata.get("kind", "text")
+        sections = _sections(doc.text) if kind == "markdown" else [([], 0, len(doc.text))]
+        chunks: list[Chunk] = []
+        for headings, start, end in sections:
+            units = list(self._units(doc.text, start, end, kind))
+            for a, b in self._pack(doc.text, units):
+                chunks.append(_make_chunk(doc, a, b, headings, len(chunks)))
+        return chunks
+
+    def _units(self, text: str, start: int, end: int, kind: str) -> Iterator[tuple[int, int]]:
+        if kind in ("rows", "code"):
+            spans = _line_spans(text, start, end) if kind == "rows" else _block_spans(text, start, end)
+        else:
+            spans = sentence_spans(text, start, end)
+        for a, b in spans:
+            if self.count_tokens(text[a:b]) <= self.max_tokens:
+                yield a, b
+            else:
+                yield from self._hard_split(text, a, b)
+
+    def _hard_split(self, text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+        """A unit longer than a chunk: cut it at commas or spaces, else by characters."""
+        while a < b:
+            lo, hi = a + 1, b
+            while lo < hi:  # the longest prefix that fits
+                mid = (lo + hi + 1) // 2
+                if self.count_tokens(text[a:mid]) <= self.max_tokens:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            cut = lo
+            if cut < b:
+                soft = max(text.rfind(c, a, cut) for c in "，、,： ")
+                cut = soft + 1 if soft > a + (cut - a) // 2 else cut
+            yield a, cut
+            a = cut
+            while a < b and text[a].isspace():
+                a += 1
+
+    def _pack(self, text: str, units: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        i = 0
+        while i < len(units):
+            used, j = 0, i
+            while j < len(units):
+                cost = self.count_tokens(text[units[i][0] : units[j][1]]) if j > i else self.count_tokens(
+                    text[units[j][0] : units[j][1]]
+                )
+                if j > i and cost > self.max_tokens:
+                    break
+                used, j = cost, j + 1
+            yield units[i][0], units[j - 1][1]
+            if j >= len(units):
+                return
+            i = self._overlap_start(text, units, i, j)
+
+    def _overlap_start(self, text: str, units: list[tuple[int, int]], i: int, j: int) -> int:
+        """Where the next chunk starts: back up from j while the overlap budget allows."""
+        k = j
+        while k - 1 > i and self.count_tokens(text[units[k - 1][0] : units[j - 1][1]]) <= self.overlap:
+            k -= 1
+        return k
+
+
+def _make_chunk(doc: Document, a: int, b: int, headings: list[str], n: int) -> Chunk:
+    body = doc.text[a:b]
+    digest = content_hash(body)
+    meta = {k: v for k, v in doc.metadata.items() if k not in ("page",) and isinstance(v, str | int | float | bool)}
+    if doc.metadata.get("kind") == "rows":
+        meta["row_start"] = doc.text.count("\n", 0, a) + 1
+        meta["row_end"] = doc.text.count("\n", 0, b) + 1
+    return Chunk(
+        id=hashlib.sha1(f"{doc.id}\0{n}\0{digest}".encode()).hexdigest()[:24],
+        source=doc.source,
+        text=body,
+        start=a,
+        end=b,
+        page=doc.metadata.get("page"),
+        headings=list(headings),
+        hash=digest,
+        metadata=meta,
+    )
+
+
+def _sections(text: str) -> list[tuple[list[str], int, int]]:
+    """Markdown cut at headings (outside code fences): (heading path, start, end)."""
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    inside = lambda pos: sum(1 for f in fences if f < pos) % 2 == 1  # noqa: E731
+    marks = [m for m in _HEADING.finditer(text) if not inside(m.start())]
+    out: list[tuple[list[str], int, int]] = []
+    path: list[tuple[int, str]] = []
+    pos = 0
+    for m in marks:
+        if m.start() > pos:
+            out.append(([h for _, h in path], pos, m.start()))
+        level = len(m.group(1))
+        path = [(lv, h) for lv, h in path if lv < level] + [(level, m.group(2).strip())]
+        pos = m.end()
+    out.append(([h for _, h in path], pos, len(text)))
+    return [s for s in out if text[s[1] : s[2]].strip()]
+
+
+def _line_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl < 0 else nl
+        if text[pos:stop].strip():
+            yield pos, stop
+        pos = stop + 1
+
+
+def _block_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Code: blocks separated by blank lines (a function, a class header...)."""
+    for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text[start:end]):
+        yield start + m.start(), start + m.end()
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What gets embedded and keyword-indexed: the heading path, then the chunk text."""
+    return " > ".join(chunk.headings) + "\n" + chunk.text if chunk.headings else chunk.text

@@ -1,0 +1,91 @@
+"""Language helpers shared by the splitter and keyword search.
+
+* `sentence_spans` cuts Chinese and English text into sentences, keeping closing
+  quotes and brackets with the sentence they close (。！？；… ” 」).
+* `terms` turns text into keyword-search terms: runs of CJK characters become
+  overlapping character bigrams (a lone character stays a unigram), other words
+  are lower-cased, stop-word filtered and lightly stemmed. The same function
+  analyses documents and queries, in every store backend, so they always agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_CLOSERS = re.escape("\"'”’」』）)】》〉]")
+# a sentence ends after CJK end marks (。！？；… possibly repeated) or after
+# . ! ? ; followed by whitespace; closing quotes/brackets stay with it
+_SENT_END = re.compile(rf"(?:[。！？；!?]+|…+|\.{{3}})[{_CLOSERS}]*|[.!?;][{_CLOSERS}]*(?=\s)|\n\s*\n")
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_IS_CJK = re.compile(rf"[{_CJK}]")
+
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have he her his how i if in into is
+    it its me my no nor not of on or our she so than that the their them then there these they this those to too
+    was we were what when where which who whom why will with would you your""".split()
+)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) character spans of the sentences in text[start:end], whitespace trimmed."""
+    end = len(text) if end is None else end
+    pos = start
+    for m in _SENT_END.finditer(text, start, end):
+        yield from _trimmed(text, pos, m.end())
+        pos = m.end()
+    yield from _trimmed(text, pos, end)
+
+
+def _trimmed(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a:
+        yield a, b
+
+
+def stem(word: str) -> str:
+    """A light English stemmer (plural, -ing, -ed, -ly) that never touches short words."""
+    if len(word) <= 3 or not word.isascii():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            base = word[: len(word) - len(suffix)] + repl
+            if suffix in ("ing", "ed", "edly") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]  # running -> run, stopped -> stop
+            return base
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Keyword-search terms for `text` (documents and queries alike)."""
+    out: list[str] = []
+    for m in _TOKEN.finditer(text):
+        tok = m.group(0)
+        if _IS_CJK.match(tok):
+            if len(tok) == 1:
+                out.append(tok)
+            else:
+                out.extend(tok[i : i + 2] for i in range(len(tok) - 1))
+        else:
+            low = tok.lower().replace("’", "'")
+            if low not in STOPWORDS:
+                out.append(stem(low))
+    return out
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_IS_CJK.search(text))
+
+
+def estimate_tokens(text: str) -> int:
+    """A fast token estimate when no model tokenizer is at hand: one per CJK character,
+    about 1.3 per other word (sub-word pieces), at least 1 for non-empty text."""
+    cjk = len(_IS_CJK.findall(text))
+    words = len(re.findall(r"[^\W_]+|[^\w\s]", re.sub(rf"[{_CJK}]", " ", text)))
+    return max(1 if text.strip() else 0, cjk + (words * 4 + 2) // 3)
