@@ -1,0 +1,142 @@
+"""The one SQLite database in the home directory (``$LINGXI_HOME/lingxi.db``).
+
+Schema changes are append-only numbered migrations: never edit or reorder a
+migration that has shipped; add a new one at the end of MIGRATIONS. Each runs
+once, in its own transaction, and ``PRAGMA user_version`` records how far a
+database has come.
+
+    with connect(settings) as conn:
+        conn.execute("SELECT count(*) FROM traces").fetchone()
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from lingxi.config import Settings
+from lingxi.errors import StoreError
+
+DB_NAME = "lingxi.db"
+
+# (number, what it does, SQL). Append only.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "api keys for the server (only a SHA-256 of each key is kept)",
+        """
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            rate_limit INTEGER,              -- requests per minute, NULL: the server's default
+            created_at REAL NOT NULL,
+            last_used_at REAL,
+            revoked_at REAL
+        );
+        """,
+    ),
+    (
+        2,
+        "one row per model call (tracing)",
+        """
+        CREATE TABLE traces (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,                -- unix time the call started
+            source TEXT NOT NULL,            -- server, cli, library
+            route TEXT,
+            model TEXT NOT NULL,
+            provider TEXT,
+            key_id INTEGER,
+            stream INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            queue_s REAL,
+            ttft_s REAL,
+            latency_s REAL,
+            compute_s REAL,                  -- local models: seconds of generation
+            cost REAL NOT NULL DEFAULT 0,    -- from the model's price table
+            status TEXT NOT NULL,            -- ok, error, cancelled
+            error TEXT
+        );
+        CREATE INDEX traces_ts ON traces (ts);
+        CREATE INDEX traces_model_ts ON traces (model, ts);
+        """,
+    ),
+]
+
+_migrate_lock = threading.Lock()
+
+
+def db_path(settings: Settings) -> Path:
+    return settings.home_dir / DB_NAME
+
+
+def connect(settings: Settings | None = None, *, path: Path | None = None) -> sqlite3.Connection:
+    """Open (creating and migrating if needed) the home database.
+
+    The connection may be shared between threads as long as the caller
+    serialises its use (``check_same_thread=False``).
+    """
+    if path is None:
+        if settings is None:
+            from lingxi.config import load_settings
+
+            settings = load_settings()
+        path = db_path(settings)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # autocommit: each statement commits unless wrapped in an explicit BEGIN ... COMMIT
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=10.0, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"Could not open the database {path}: {exc}.", "check that LINGXI_HOME is writable") from exc
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database has not seen; return the new version."""
+    with _migrate_lock:
+        current = version(conn)
+        for number, _what, sql in MIGRATIONS:
+            if number <= current:
+                continue
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                if version(conn) >= number:  # another process got there first
+                    conn.execute("ROLLBACK")
+                    continue
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {int(number)}")
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise StoreError(
+                    f"Database migration {number} failed: {exc}.",
+                    "the database may come from a newer lingxi; upgrade lingxi or move lingxi.db aside",
+                ) from exc
+        return version(conn)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3 runs one at a time in a transaction)."""
+    out, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out

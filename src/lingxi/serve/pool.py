@@ -1,0 +1,227 @@
+"""The models a server has loaded, and the fair queue in front of each.
+
+A local model (llama.cpp, transformers, the scripted fake) generates one answer at
+a time: requests wait in a first-come-first-served queue of bounded length and
+get a 503 when it is full or they waited too long. A remote model (any
+OpenAI-compatible endpoint) runs up to ``remote_concurrency`` calls at once.
+Blocking provider calls run in worker threads; a stream is produced by one
+thread from start to end, so its tokens can never interleave with another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from lingxi.config import ModelSpec, Settings
+from lingxi.errors import ConfigError
+from lingxi.models.base import ChatModel
+from lingxi.models.resolve import aliases, build, parse
+from lingxi.registry import default_registry
+from lingxi.serve.errors import ApiError
+from lingxi.serve.settings import ServeSettings
+
+LOCAL_PROVIDERS = frozenset({"llamacpp", "hf", "scripted"})
+
+
+class Gate:
+    """Lets `limit` calls run at once; up to `max_waiting` more wait, first come first served."""
+
+    def __init__(self, limit: int, max_waiting: int, timeout_s: float) -> None:
+        self.limit, self.max_waiting, self.timeout_s = limit, max_waiting, timeout_s
+        self.active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self, name: str) -> float:
+        """Wait for a slot; return the seconds spent waiting."""
+        if self.active < self.limit and not self._waiters:
+            self.active += 1
+            return 0.0
+        if len(self._waiters) >= self.max_waiting:
+            raise ApiError(503, f"The model '{name}' is busy: {self.active} request(s) running and "
+                           f"{len(self._waiters)} waiting, which is all its queue holds. Retry in a moment.",
+                           code="queue_full", headers={"Retry-After": "1"})
+        started = time.perf_counter()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await fut
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            self._give_up(fut)
+            if isinstance(exc, TimeoutError):
+                raise ApiError(503, f"The model '{name}' stayed busy for {self.timeout_s:g}s while this request "
+                               "waited in its queue. Retry later or raise --queue-timeout.",
+                               code="queue_timeout", headers={"Retry-After": "5"}) from None
+            raise
+        return time.perf_counter() - started
+
+    def _give_up(self, fut: asyncio.Future[None]) -> None:
+        if fut.done() and not fut.cancelled():
+            self.release()  # the slot arrived just as we left: pass it on
+            return
+        fut.cancel()
+        try:
+            self._waiters.remove(fut)
+        except ValueError:
+            pass
+
+    def release(self) -> None:
+        """Hand the slot to the longest waiter, or free it. Call on the event loop."""
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self.active -= 1
+
+
+@dataclass
+class Served:
+    name: str
+    model: ChatModel
+    provider: str
+    gate: Gate
+    spec: ModelSpec | None = None
+    calls: int = field(default=0)
+
+    @property
+    def local(self) -> bool:
+        return self.provider in LOCAL_PROVIDERS
+
+
+class ModelPool:
+    def __init__(self, settings: Settings, serve: ServeSettings, models: dict[str, ChatModel] | None = None) -> None:
+        self.settings, self.serve = settings, serve
+        self.overrides = dict(models or {})
+        self._served: dict[str, Served] = {}
+        self.executor = ThreadPoolExecutor(max_workers=serve.remote_concurrency + 32, thread_name_prefix="lingxi-model")
+
+    def catalog(self) -> dict[str, str]:
+        """Model names this server lists, with the provider of each."""
+        out = {name: spec.provider for name, spec in aliases(self.settings).items()}
+        out.update({name: getattr(m, "provider", "custom") for name, m in self.overrides.items()})
+        return out
+
+    def get(self, name: str) -> Served:
+        if name not in self._served:
+            self._served[name] = self._open(name)
+        return self._served[name]
+
+    def _open(self, name: str) -> Served:
+        spec = None
+        if name in self.overrides:
+            model = self.overrides[name]
+        else:
+            spec = self._spec(name)
+            try:
+                model = build(spec, self.settings, default_registry())
+            except ConfigError as exc:
+                raise ApiError(500, f"The model '{name}' is misconfigured on this server: {exc}",
+                               code="model_misconfigured") from exc
+        provider = getattr(model, "provider", None) or (spec.provider if spec else "custom")
+        limit = 1 if provider in LOCAL_PROVIDERS else self.serve.remote_concurrency
+        gate = Gate(limit, self.serve.queue_size, self.serve.queue_timeout_s)
+        return Served(name=name, model=model, provider=provider, gate=gate, spec=spec)
+
+    def _spec(self, name: str) -> ModelSpec:
+        known = self.catalog()
+        if name not in known and not name.startswith("scripted:") and not self.serve.allow_any_model:
+            raise ApiError(404, f"The model '{name}' does not exist on this server. Served models: "
+                           f"{', '.join(sorted(known))} (GET /v1/models lists them).",
+                           param="model", code="model_not_found")
+        try:
+            return parse(name, self.settings, default_registry())
+        except ConfigError as exc:
+            raise ApiError(404, f"The model '{name}' does not exist: {exc}", param="model", code="model_not_found") from exc
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        return {s.name: {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting, "calls": s.calls}
+                for s in self._served.values()}
+
+    async def call(self, served: Served, fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+        """Run a blocking model call in a worker thread behind the model's gate; return (result, queue seconds)."""
+        queue_s = await served.gate.acquire(served.name)
+        served.calls += 1
+        try:
+            fut = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        except BaseException:
+            served.gate.release()
+            raise
+        fut.add_done_callback(lambda _f: served.gate.release())  # only when the thread is really done
+        return await asyncio.shield(fut), queue_s
+
+    async def stream(self, served: Served, make: Callable[[], Iterator[Any]]) -> tuple[ThreadStream, float]:
+        """Start a stream behind the model's gate; the gate opens again when its thread ends."""
+        queue_s = await served.gate.acquire(served.name)
+        served.calls += 1
+        stream = ThreadStream(make)
+        try:
+            fut = asyncio.get_running_loop().run_in_executor(self.executor, stream.produce, asyncio.get_running_loop())
+        except BaseException:
+            served.gate.release()
+            raise
+        fut.add_done_callback(lambda _f: served.gate.release())
+        return stream, queue_s
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+_END = object()
+
+
+class ThreadStream:
+    """A blocking iterator drained by one worker thread into an asyncio queue."""
+
+    def __init__(self, make: Callable[[], Iterator[Any]]) -> None:
+        self._make = make
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._stop = threading.Event()
+
+    def produce(self, loop: asyncio.AbstractEventLoop) -> None:
+        it: Iterator[Any] | None = None
+        try:
+            it = self._make()
+            for item in it:
+                loop.call_soon_threadsafe(self._queue.put_nowait, item)
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._put(loop, exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                try:
+                    close()  # in this thread, so provider locks are released by their owner
+                except Exception:  # noqa: BLE001
+                    pass
+            self._put(loop, _END)
+
+    def _put(self, loop: asyncio.AbstractEventLoop, item: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone (shutdown)
+            pass
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        while True:
+            item = await self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item

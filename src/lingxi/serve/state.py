@@ -1,0 +1,140 @@
+"""What one running server holds: settings, models, keys, limits, traces, metrics."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+
+from lingxi import db
+from lingxi.config import Settings
+from lingxi.models.base import ChatModel
+from lingxi.serve.errors import ApiError, from_exception
+from lingxi.serve.keys import KeyInfo, RateLimiter, verify_key
+from lingxi.serve.metrics import Metrics
+from lingxi.serve.pool import ModelPool, Served
+from lingxi.serve.settings import ServeSettings
+from lingxi.serve.tracing import Trace, TraceWriter
+from lingxi.types import Completion, Usage
+
+_AUTH_HINT = "send 'Authorization: Bearer lx-...' (create a key with: lingxi keys create NAME)"
+
+
+@dataclass
+class Caller:
+    key: KeyInfo | None
+    who: str  # rate-limit bucket: the key id, or the client address without auth
+
+
+@dataclass
+class Server:
+    settings: Settings
+    serve: ServeSettings
+    pool: ModelPool
+    conn: sqlite3.Connection
+    traces: TraceWriter | None
+    metrics: Metrics = field(default_factory=Metrics)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    ready: bool = False
+    preload_error: str | None = None
+    _db_lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_used: dict[int, float] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings, serve: ServeSettings, models: dict[str, ChatModel] | None) -> Server:
+        path = db.db_path(settings)
+        conn = db.connect(path=path)
+        srv = cls(settings=settings, serve=serve, pool=ModelPool(settings, serve, models), conn=conn,
+                  traces=TraceWriter(path) if serve.trace else None)
+        srv.metrics.gauges = lambda: {n: {"running": s["running"], "waiting": s["waiting"]}
+                                      for n, s in srv.pool.status().items()}
+        return srv
+
+    def close(self) -> None:
+        self.pool.close()
+        if self.traces:
+            self.traces.close()
+        with self._db_lock:
+            self.conn.close()
+
+    # -- auth and limits -------------------------------------------------------
+    def authenticate(self, request: Request) -> Caller:
+        if self.serve.no_auth:
+            caller = Caller(None, f"client:{request.client.host if request.client else '?'}")
+        else:
+            header = request.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ApiError(401, f"This server needs an API key; {_AUTH_HINT}.", code="missing_api_key")
+            with self._db_lock:
+                key = verify_key(self.conn, token.strip())
+            if key is None:
+                raise ApiError(401, f"The API key is wrong or has been revoked; {_AUTH_HINT}.", code="invalid_api_key")
+            self._touch(key)
+            caller = Caller(key, f"key:{key.id}")
+        limit = caller.key.rate_limit if caller.key and caller.key.rate_limit is not None else self.serve.rate_limit
+        wait = self.limiter.allow(caller.who, limit)
+        if wait > 0:
+            raise ApiError(429, f"Rate limit reached: {limit} requests per minute for this key. Retry in {wait:.1f}s.",
+                           code="rate_limit_exceeded", headers={"Retry-After": str(max(1, round(wait)))})
+        return caller
+
+    def _touch(self, key: KeyInfo) -> None:
+        now = time.time()
+        if now - self._last_used.get(key.id, 0.0) > 60:
+            self._last_used[key.id] = now
+            with self._db_lock:
+                self.conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key.id))
+
+    # -- tracing ---------------------------------------------------------------
+    def start_trace(self, served: Served, route: str, caller: Caller, stream: bool) -> Trace:
+        return Trace(model=served.name, provider=served.provider, route=route, stream=stream,
+                     key_id=caller.key.id if caller.key else None)
+
+    def finish(self, trace: Trace, started: float, *, usage: Usage | None = None, queue_s: float = 0.0,
+               error: BaseException | None = None, status: str | None = None) -> None:
+        trace.latency_s = time.perf_counter() - started
+        trace.queue_s = queue_s
+        if usage is not None:
+            trace.prompt_tokens, trace.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        served = self.pool._served.get(trace.model)
+        if served is not None and served.local:
+            trace.compute_s = max(0.0, trace.latency_s - queue_s)
+        spec = served.spec if served else None
+        if spec is not None:
+            trace.price(spec.price_in, spec.price_out)
+        if error is not None:
+            trace.status, trace.error = "error", from_exception(error).message
+        trace.status = status or trace.status
+        self.metrics.model_call(trace.model, trace.status, trace.latency_s, trace.ttft_s,
+                                trace.prompt_tokens, trace.completion_tokens)
+        if self.traces:
+            self.traces.record(trace)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request body as JSON, refusing bodies over `limit` bytes before reading them whole."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            raise _too_large(len(body), limit)
+    if not body:
+        raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ApiError(400, f"The request body is not valid JSON: {exc}.", code="invalid_json") from exc
+
+
+def _too_large(size: int, limit: int) -> ApiError:
+    return ApiError(413, f"The request body is {size} bytes or more; this server accepts at most {limit} bytes. "
+                    "Send less text, or raise --max-body.", code="request_too_large")

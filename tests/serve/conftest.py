@@ -1,0 +1,147 @@
+"""A real uvicorn server on loopback (in a background thread) for the serve tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from lingxi.config import Settings
+from lingxi.db import connect
+from lingxi.models.base import as_messages, as_params
+from lingxi.models.scripted import ScriptedChat
+from lingxi.serve import create_app, serve_settings
+from lingxi.serve.keys import create_key
+from lingxi.types import Delta, Usage
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    @property
+    def app_state(self) -> Any:
+        return self.server.config.app.state.lingxi
+
+
+class EchoChat:
+    """A test model that streams back the last user message word by word, slowly, and
+    remembers how many calls ran at once (to see the server's queueing from the model's side)."""
+
+    def __init__(self, provider: str = "scripted", delay: float = 0.002) -> None:
+        self.provider, self.delay, self.name = provider, delay, "echo"
+        self.active = self.peak = 0
+        self._lock = threading.Lock()
+
+    def stream(self, messages: Any, params: Any = None, tools: Any = None) -> Iterator[Delta]:
+        text, p = as_messages(messages)[-1].content or "", as_params(params)
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            words = text.split(" ")
+            for i, w in enumerate(words):
+                time.sleep(self.delay)
+                yield Delta(text=w if i == 0 else " " + w, finish_reason="stop" if i == len(words) - 1 else None)
+            yield Delta(usage=Usage(prompt_tokens=len(words), completion_tokens=len(words)))
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def chat(self, messages: Any, params: Any = None, tools: Any = None) -> Any:
+        from lingxi.models.base import collect
+
+        return collect(self.stream(messages, params, tools), self.name)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def tokenize(self, text: str) -> list:
+        return []
+
+
+def make_settings(home: Path) -> Settings:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LINGXI_HOME", str(home))
+        return Settings(home=home)
+
+
+@pytest.fixture(scope="session")
+def serve_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serve-home")
+
+
+@pytest.fixture(scope="session")
+def tool_model() -> ScriptedChat:
+    return ScriptedChat(default="It is sunny in Paris.", name="tools")
+
+
+@pytest.fixture(scope="session")
+def live(serve_home: Path, tool_model: ScriptedChat) -> Iterator[LiveServer]:
+    """The main server: keys required, the real tiny model plus fakes."""
+    settings = make_settings(serve_home)
+    models = {"fake": ScriptedChat(default="Hello there, my good friend.", name="fake"), "tools": tool_model,
+              "echo": EchoChat(), "echo-remote": EchoChat(provider="openai")}
+    app = create_app(settings, serve_settings(rate_limit=0, max_body_bytes=64 * 1024), models=models)
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def api_key(serve_home: Path, live: LiveServer) -> str:
+    conn = connect(path=serve_home / "lingxi.db")
+    try:
+        return create_key(conn, "tests")[1]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def client(live: LiveServer, api_key: str) -> Any:
+    import openai
+
+    return openai.OpenAI(base_url=live.url + "/v1", api_key=api_key, max_retries=0, timeout=60)
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start an extra, short-lived server with its own settings."""
+    started: list[LiveServer] = []
+
+    def start(models: dict[str, Any] | None = None, **serve: Any) -> LiveServer:
+        server = LiveServer(create_app(make_settings(tmp_path), serve_settings(**serve), models=models))
+        started.append(server.__enter__())
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__()
