@@ -14,11 +14,10 @@ import uvicorn
 
 from lingxi.config import Settings
 from lingxi.db import connect
-from lingxi.models.base import as_messages, as_params
 from lingxi.models.scripted import ScriptedChat
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
-from lingxi.types import Delta, Usage
+from serve_fakes import EchoChat
 
 
 def free_port() -> int:
@@ -51,42 +50,6 @@ class LiveServer:
     @property
     def app_state(self) -> Any:
         return self.server.config.app.state.lingxi
-
-
-class EchoChat:
-    """A test model that streams back the last user message word by word, slowly, and
-    remembers how many calls ran at once (to see the server's queueing from the model's side)."""
-
-    def __init__(self, provider: str = "scripted", delay: float = 0.002) -> None:
-        self.provider, self.delay, self.name = provider, delay, "echo"
-        self.active = self.peak = 0
-        self._lock = threading.Lock()
-
-    def stream(self, messages: Any, params: Any = None, tools: Any = None) -> Iterator[Delta]:
-        text, p = as_messages(messages)[-1].content or "", as_params(params)
-        with self._lock:
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-        try:
-            words = text.split(" ")
-            for i, w in enumerate(words):
-                time.sleep(self.delay)
-                yield Delta(text=w if i == 0 else " " + w, finish_reason="stop" if i == len(words) - 1 else None)
-            yield Delta(usage=Usage(prompt_tokens=len(words), completion_tokens=len(words)))
-        finally:
-            with self._lock:
-                self.active -= 1
-
-    def chat(self, messages: Any, params: Any = None, tools: Any = None) -> Any:
-        from lingxi.models.base import collect
-
-        return collect(self.stream(messages, params, tools), self.name)
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def tokenize(self, text: str) -> list:
-        return []
 
 
 def make_settings(home: Path) -> Settings:

@@ -1,0 +1,45 @@
+"""Test models for the serve tests (fakes of a model, never of the server)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from lingxi.models.base import as_messages, collect
+from lingxi.types import Delta, Usage
+
+
+class EchoChat:
+    """A test model that streams back the last user message word by word, slowly, and
+    remembers how many calls ran at once (to see the server's queueing from the model's side)."""
+
+    def __init__(self, provider: str = "scripted", delay: float = 0.002) -> None:
+        self.provider, self.delay, self.name = provider, delay, "echo"
+        self.active = self.peak = 0
+        self._lock = threading.Lock()
+
+    def stream(self, messages: Any, params: Any = None, tools: Any = None) -> Iterator[Delta]:
+        text = as_messages(messages)[-1].content or ""
+        with self._lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            words = text.split(" ")
+            for i, w in enumerate(words):
+                time.sleep(self.delay)
+                yield Delta(text=w if i == 0 else " " + w, finish_reason="stop" if i == len(words) - 1 else None)
+            yield Delta(usage=Usage(prompt_tokens=len(words), completion_tokens=len(words)))
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def chat(self, messages: Any, params: Any = None, tools: Any = None) -> Any:
+        return collect(self.stream(messages, params, tools), self.name)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def tokenize(self, text: str) -> list:
+        return []
