@@ -10,3 +10,6 @@ def register(registry: Registry) -> None:
     registry.add("chat", "openai", "lingxi.models.openai_compat:OpenAIChat")
     registry.add("chat", "hf", "lingxi.models.hf:HFChat")
     registry.add("chat", "scripted", "lingxi.models.scripted:ScriptedChat")
+    registry.add("embedding", "e5", "lingxi.knowledge.embed:E5Embedder")
+    registry.add("embedding", "minilm", "lingxi.knowledge.embed:MiniLMEmbedder")
+    registry.add("store", "lancedb", "lingxi.knowledge.lance:LanceStore")

@@ -85,27 +85,20 @@ class Splitter:
                 a += 1
 
     def _pack(self, text: str, units: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        """Greedy packing on per-unit token counts (a sum over-counts slightly: safe)."""
+        costs = [self.count_tokens(text[a:b]) for a, b in units]
         i = 0
         while i < len(units):
-            used, j = 0, i
-            while j < len(units):
-                cost = self.count_tokens(text[units[i][0] : units[j][1]]) if j > i else self.count_tokens(
-                    text[units[j][0] : units[j][1]]
-                )
-                if j > i and cost > self.max_tokens:
-                    break
-                used, j = cost, j + 1
+            used, j = costs[i], i + 1
+            while j < len(units) and used + costs[j] <= self.max_tokens:
+                used, j = used + costs[j], j + 1
             yield units[i][0], units[j - 1][1]
             if j >= len(units):
                 return
-            i = self._overlap_start(text, units, i, j)
-
-    def _overlap_start(self, text: str, units: list[tuple[int, int]], i: int, j: int) -> int:
-        """Where the next chunk starts: back up from j while the overlap budget allows."""
-        k = j
-        while k - 1 > i and self.count_tokens(text[units[k - 1][0] : units[j - 1][1]]) <= self.overlap:
-            k -= 1
-        return k
+            k, back = j, 0  # the next chunk starts a few units back: the overlap
+            while k - 1 > i and back + costs[k - 1] <= self.overlap:
+                back, k = back + costs[k - 1], k - 1
+            i = k
 
 
 def _make_chunk(doc: Document, a: int, b: int, headings: list[str], n: int) -> Chunk:

@@ -1,0 +1,198 @@
+"""`KnowledgeBase`: a named, on-disk knowledge base under ``$LINGXI_HOME/kb/NAME``.
+
+    >>> kb = KnowledgeBase.create("docs")            # multilingual-e5-small by default
+    >>> report = kb.ingest("~/notes")                 # keyword-searchable at once, then embeds
+    >>> for hit in kb.search("离线安装", k=5): print(hit.chunk.source, hit.scores)
+
+The folder holds ``kb.json`` (the embedding model id, vector size and chunking)
+and the store. Opening a KB with another embedding model is refused: vectors of
+two models cannot be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from lingxi.config import Settings, load_settings
+from lingxi.errors import ConfigError, StoreError
+from lingxi.knowledge.embed import get_embedder, model_id
+from lingxi.knowledge.fusion import fuse, single
+from lingxi.knowledge.ingest import IngestReport, Progress, ingest_path
+from lingxi.knowledge.splitter import Splitter, embed_text
+from lingxi.knowledge.store import Filters, Store
+from lingxi.types import Hit
+
+_NAME = re.compile(r"^[\w][\w.-]{0,63}$")
+Mode = Literal["hybrid", "keyword", "vector"]
+
+
+def kb_root(settings: Settings | None = None) -> Path:
+    return (settings or load_settings()).home_dir / "kb"
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(f"'{name}' is not a valid knowledge-base name.", "use letters, digits, '-', '_' or '.'")
+    return name
+
+
+class KnowledgeBase:
+    """A knowledge base. Construct with `create` or `open`; nothing heavy loads until used."""
+
+    def __init__(self, path: Path, config: dict[str, Any], embedder: Any = None, store: Store | None = None) -> None:
+        self.path = path
+        self.config = config
+        self.name = config["name"]
+        self._embedder = embedder
+        self._store = store
+
+    # -- lifecycle -------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, name: str, embedding: str | Any = "e5", *, chunk_tokens: int = 256, overlap: int = 32,
+        settings: Settings | None = None, exist_ok: bool = False,
+    ) -> KnowledgeBase:  # fmt: skip
+        path = kb_root(settings) / _check_name(name)
+        if (path / "kb.json").exists():
+            if exist_ok:
+                return cls.open(name, embedding, settings=settings)
+            raise StoreError(f"A knowledge base named '{name}' already exists.", f"use it, or remove it: lingxi kb rm {name}")
+        embedder = get_embedder(embedding)
+        Splitter(chunk_tokens, overlap)  # validate before writing anything
+        config = {
+            "name": name, "embedding": embedding if isinstance(embedding, str) else embedder.name,
+            "model_id": model_id(embedder), "dim": _dim(embedder), "chunk_tokens": chunk_tokens,
+            "overlap": overlap, "store": "lancedb", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }  # fmt: skip
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "kb.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+        return cls(path, config, embedder)
+
+    @classmethod
+    def open(cls, name: str, embedding: str | Any | None = None, *, settings: Settings | None = None) -> KnowledgeBase:
+        path = kb_root(settings) / _check_name(name)
+        try:
+            config = json.loads((path / "kb.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            known = ", ".join(cls.names(settings)) or "none yet"
+            raise StoreError(f"No knowledge base named '{name}'.", f"create it with: lingxi kb create {name} (known: {known})") from None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"The knowledge base '{name}' is damaged: {exc}.", f"remove it: lingxi kb rm {name}") from exc
+        embedder = get_embedder(embedding if embedding is not None else config["embedding"])
+        if model_id(embedder) != config["model_id"]:
+            raise StoreError(
+                f"The knowledge base '{name}' was built with the embedding model '{config['model_id']}', "
+                f"not '{model_id(embedder)}'.",
+                f"open it with embedding='{config['embedding']}', or create a new knowledge base for the other model",
+            )
+        return cls(path, config, embedder)
+
+    @staticmethod
+    def names(settings: Settings | None = None) -> list[str]:
+        root = kb_root(settings)
+        return sorted(p.name for p in root.iterdir() if (p / "kb.json").exists()) if root.is_dir() else []
+
+    @classmethod
+    def remove(cls, name: str, *, settings: Settings | None = None) -> None:
+        path = kb_root(settings) / _check_name(name)
+        if not (path / "kb.json").exists():
+            raise StoreError(f"No knowledge base named '{name}'.", "see the list with: lingxi kb ls")
+        shutil.rmtree(path)
+
+    # -- parts -------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.config["embedding"])
+        return self._embedder
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from lingxi.knowledge.lance import LanceStore
+
+            self._store = LanceStore(self.path / "lance", dim=self.config["dim"])
+        return self._store
+
+    def splitter(self) -> Splitter:
+        counter = getattr(self.embedder, "count_tokens", None)
+        kwargs = {"count_tokens": counter} if counter else {}
+        return Splitter(self.config["chunk_tokens"], self.config["overlap"], **kwargs)
+
+    # -- ingest ----------------------------------------------------------------------
+    def ingest(
+        self, path: str | Path, *, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+        embed: Literal["wait", "later"] = "wait", progress: Progress | None = None,
+    ) -> IngestReport:  # fmt: skip
+        """Index new and changed files under `path` and drop removed ones. Chunks are
+        keyword-searchable as soon as this returns (or, with embed='wait', after their vectors)."""
+        report = ingest_path(self.store, self.splitter(), path, include, exclude, progress)
+        if embed == "wait":
+            report.embedding = self.embed_pending(progress=progress)
+        self.store.optimize()
+        return report
+
+    def embed_pending(
+        self, batch: int = 64, limit: int | None = None, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume."""
+        started, done, spent = time.perf_counter(), 0, 0.0
+        total = self.store.count(embedded=False)
+        while limit is None or done < limit:
+            todo = self.store.pending(batch if limit is None else min(batch, limit - done))
+            if not todo:
+                break
+            t0 = time.perf_counter()
+            vectors = self.embedder.embed([embed_text(c) for c in todo], kind="passage")
+            spent += time.perf_counter() - t0
+            self.store.set_vectors({c.id: v for c, v in zip(todo, vectors, strict=True)})
+            done += len(todo)
+            if progress:
+                progress("embeddings", done, total)
+        wall = time.perf_counter() - started
+        return {"embedded": done, "seconds": round(wall, 3), "model_seconds": round(spent, 3),
+                "passages_per_s": round(done / spent, 2) if spent else 0.0}  # fmt: skip
+
+    # -- search ------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Hit]:
+        if mode not in ("hybrid", "keyword", "vector"):
+            raise ConfigError(f"Unknown search mode '{mode}'.", "use 'hybrid', 'keyword' or 'vector'")
+        if not query.strip() or k <= 0:
+            return []
+        pool = max(4 * k, 30)
+        keyword = self.store.keyword_search(query, pool, filters) if mode != "vector" else []
+        if mode == "keyword":
+            return single(keyword, "keyword", k)
+        qvec = None
+        dense: list = []
+        if self.store.count(embedded=True):
+            qvec = self.embedder.embed([query], kind="query")[0]
+            dense = self.store.vector_search(qvec, pool, filters)
+        if mode == "vector":
+            return single(dense, "vector", k)
+        return fuse(query, keyword, dense, k, self.store.get_vectors, qvec)
+
+    # -- facts ---------------------------------------------------------------------------
+    def sources(self) -> dict[str, str]:
+        return self.store.sources()
+
+    def info(self) -> dict[str, Any]:
+        total = self.store.count()
+        embedded = self.store.count(embedded=True)
+        return {**self.config, "path": str(self.path), "sources": len(self.store.sources()), "chunks": total,
+                "embedded": embedded, "pending": total - embedded}  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase(name={self.name!r}, model_id={self.config['model_id']!r})"
+
+
+def _dim(embedder: Any) -> int:
+    dim = getattr(embedder, "dim", None)
+    return int(dim) if dim else int(embedder.embed(["dimension probe"], kind="passage").shape[1])
+
