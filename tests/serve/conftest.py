@@ -52,10 +52,10 @@ class LiveServer:
         return self.server.config.app.state.lingxi
 
 
-def make_settings(home: Path) -> Settings:
+def make_settings(home: Path, **values: Any) -> Settings:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LINGXI_HOME", str(home))
-        return Settings(home=home)
+        return Settings(home=home, **values)
 
 
 @pytest.fixture(scope="session")
@@ -100,8 +100,9 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start an extra, short-lived server with its own settings."""
     started: list[LiveServer] = []
 
-    def start(models: dict[str, Any] | None = None, **serve: Any) -> LiveServer:
-        server = LiveServer(create_app(make_settings(tmp_path), serve_settings(**serve), models=models))
+    def start(models: dict[str, Any] | None = None, settings: dict[str, Any] | None = None, **serve: Any) -> LiveServer:
+        app = create_app(make_settings(tmp_path, **(settings or {})), serve_settings(**serve), models=models)
+        server = LiveServer(app)
         started.append(server.__enter__())
         return server
 
