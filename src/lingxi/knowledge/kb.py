@@ -144,6 +144,8 @@ class KnowledgeBase:
         """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume."""
         started, done, spent = time.perf_counter(), 0, 0.0
         total = self.store.count(embedded=False)
+        if progress and total:
+            progress("embeddings", 0, total if limit is None else min(total, limit))
         while limit is None or done < limit:
             todo = self.store.pending(batch if limit is None else min(batch, limit - done))
             if not todo:

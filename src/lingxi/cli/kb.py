@@ -1,0 +1,206 @@
+"""`lingxi kb create|ingest|search|ls|info|rm|export`: knowledge bases from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lingxi.cli.common import JsonOpt, err, out, print_json
+
+app = typer.Typer(help="Build and search knowledge bases (documents -> hybrid keyword + vector search).",
+                  no_args_is_help=True)  # fmt: skip
+
+NameArg = Annotated[str, typer.Argument(help="Knowledge-base name.")]
+
+
+def _kb(name: str) -> Any:
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    return KnowledgeBase.open(name)
+
+
+@app.command()
+def create(
+    name: NameArg,
+    embedding: Annotated[str, typer.Option("--embedding", "-e", help="Embedding model: e5 (Chinese+English) or minilm.")] = "e5",
+    chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk, in model tokens.")] = 256,
+    overlap: Annotated[int, typer.Option("--overlap", help="Tokens shared by consecutive chunks.")] = 32,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an empty knowledge base."""
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    kb = KnowledgeBase.create(name, embedding, chunk_tokens=chunk_tokens, overlap=overlap)
+    if as_json:
+        print_json(kb.config)
+    else:
+        out.print(f"created knowledge base '{name}' ({kb.config['model_id']}) at {kb.path}", markup=False)
+
+
+def _progress_bar(enabled: bool) -> tuple[Progress | None, Any]:
+    """A bar per stage (files, embeddings) with its rate; None when printing JSON."""
+    if not enabled:
+        return None, None
+    bar = Progress(TextColumn("{task.description:<11}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err)  # fmt: skip
+    tasks: dict[str, tuple[Any, float]] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = (bar.add_task(stage, total=total, rate=""), time.perf_counter())
+        task, t0 = tasks[stage]
+        rate = done / max(time.perf_counter() - t0, 1e-6)
+        bar.update(task, completed=done, total=total, rate=f"{rate:,.1f}/s")
+
+    return bar, update
+
+
+@app.command()
+def ingest(
+    name: NameArg,
+    path: Annotated[Path, typer.Argument(help="A folder (walked recursively) or one file.")],
+    include: Annotated[list[str] | None, typer.Option("--include", "-i", help="Glob of files to take (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x", help="Glob of files to skip (repeatable).")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Block until every chunk has its vector.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add new and changed files, drop removed ones; chunks are keyword-searchable at once."""
+    kb = _kb(name)
+    bar, update = _progress_bar(not as_json)
+    started = time.perf_counter()
+    if bar:
+        bar.start()
+    try:
+        report = kb.ingest(path, include=include, exclude=exclude, embed="wait" if wait else "later", progress=update)
+    finally:
+        if bar:
+            bar.stop()
+    data = report.as_dict()
+    data["pending_embeddings"] = kb.store.count(embedded=False)
+    if not wait and data["pending_embeddings"]:
+        from lingxi.knowledge.worker import spawn
+
+        data["embedding_worker_pid"] = spawn(name, kb.path)
+    data["seconds_total"] = round(time.perf_counter() - started, 3)
+    if as_json:
+        print_json(data)
+        return
+    _print_report(data)
+
+
+def _print_report(d: dict[str, Any]) -> None:
+    out.print(f"added {len(d['added'])}, changed {len(d['changed'])}, unchanged {d['unchanged']}, "
+              f"deleted {len(d['deleted'])}, failed {len(d['failed'])} files; "
+              f"{d['chunks']} chunks at {d['chunks_per_s']} chunks/s", markup=False)  # fmt: skip
+    for source, message in d["failed"]:
+        err.print(f"failed: {source}: {message}", markup=False)
+    if d.get("embedding"):
+        e = d["embedding"]
+        out.print(f"embedded {e['embedded']} chunks in {e['seconds']} s ({e['passages_per_s']} passages/s)", markup=False)
+    elif d["pending_embeddings"]:
+        out.print(f"{d['pending_embeddings']} chunks are being embedded in the background "
+                  f"(pid {d.get('embedding_worker_pid')}); keyword search works now", markup=False)  # fmt: skip
+
+
+@app.command()
+def search(
+    name: NameArg,
+    query: Annotated[str, typer.Argument(help="What to look for (any language).")],
+    k: Annotated[int, typer.Option("--k", "-k", help="How many hits.")] = 5,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, keyword or vector.")] = "hybrid",
+    source: Annotated[str | None, typer.Option("--source", help="Only sources matching this glob.")] = None,
+    page: Annotated[int | None, typer.Option("--page", help="Only this PDF page.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search a knowledge base; shows each method's score so you can see why a chunk was found."""
+    filters: dict[str, Any] = {}
+    if source:
+        filters["source"] = source
+    if page is not None:
+        filters["page"] = page
+    hits = _kb(name).search(query, k=k, filters=filters or None, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        print_json([{"source": h.chunk.source, "page": h.chunk.page, "headings": h.chunk.headings,
+                     "text": h.chunk.text, "score": round(h.score, 4),
+                     "scores": {m: round(v, 4) for m, v in h.scores.items()}, "id": h.chunk.id,
+                     "start": h.chunk.start, "end": h.chunk.end} for h in hits])  # fmt: skip
+        return
+    if not hits:
+        out.print("no results", markup=False)
+    for n, h in enumerate(hits, start=1):
+        where = h.chunk.source + (f" p.{h.chunk.page}" if h.chunk.page else "")
+        parts = " ".join(f"{m}={v:.3f}" for m, v in h.scores.items() if m in ("keyword", "vector"))
+        out.print(f"[{n}] {h.score:.3f} {where}  ({parts or 'no per-method score'})", markup=False)
+        if h.chunk.headings:
+            out.print("    " + " > ".join(h.chunk.headings), markup=False)
+        out.print("    " + " ".join(h.chunk.text.split())[:300], markup=False)
+
+
+@app.command("ls")
+def list_kbs(as_json: JsonOpt = False) -> None:
+    """List knowledge bases."""
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    rows = [_kb(n).info() for n in KnowledgeBase.names()]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("name", "model", "sources", "chunks", "embedded")
+    for r in rows:
+        table.add_row(r["name"], r["model_id"], str(r["sources"]), str(r["chunks"]), str(r["embedded"]))
+    out.print(table)
+
+
+@app.command()
+def info(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Show a knowledge base's model, size and embedding progress."""
+    from lingxi.knowledge.worker import running
+
+    kb = _kb(name)
+    data = {**kb.info(), "embedding_worker_pid": running(kb.path)}
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        out.print(f"{key}: {value}", markup=False)
+
+
+@app.command()
+def rm(
+    name: NameArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a knowledge base (its index only; your files are untouched)."""
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    if not yes and not as_json:
+        typer.confirm(f"Delete the knowledge base '{name}'?", abort=True)
+    KnowledgeBase.remove(name)
+    if as_json:
+        print_json({"removed": name})
+    else:
+        out.print(f"removed knowledge base '{name}'", markup=False)
+
+
+@app.command()
+def export(
+    name: NameArg,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="JSONL file to write (default: stdout).")] = None,
+) -> None:
+    """Write every chunk (text, source, offsets, headings) as JSON lines."""
+    kb = _kb(name)
+    rows = kb.store.table.search().select(["id", "source", "text", "page", "start", "end", "headings", "hash"]).limit(None)
+    lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows.to_list())
+    if output is None:
+        for line in lines:
+            typer.echo(line, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as f:
+            f.writelines(lines)
