@@ -56,7 +56,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             queue_s REAL,
             ttft_s REAL,
             latency_s REAL,
-            compute_s REAL,                  -- local models: seconds of generation
+            compute_s REAL,                  -- seconds in the model (latency minus queue)
             cost REAL NOT NULL DEFAULT 0,    -- from the model's price table
             status TEXT NOT NULL,            -- ok, error, cancelled
             error TEXT

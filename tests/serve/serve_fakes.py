@@ -15,7 +15,7 @@ class EchoChat:
     """A test model that streams back the last user message word by word, slowly, and
     remembers how many calls ran at once (to see the server's queueing from the model's side)."""
 
-    def __init__(self, provider: str = "scripted", delay: float = 0.002) -> None:
+    def __init__(self, provider: str = "llamacpp", delay: float = 0.002) -> None:
         self.provider, self.delay, self.name = provider, delay, "echo"
         self.active = self.peak = 0
         self._lock = threading.Lock()

@@ -1,6 +1,6 @@
 """The models a server has loaded, and the fair queue in front of each.
 
-A local model (llama.cpp, transformers, the scripted fake) generates one answer at
+A local model (llama.cpp, transformers) generates one answer at
 a time: requests wait in a first-come-first-served queue of bounded length and
 get a 503 when it is full or they waited too long. A remote model (any
 OpenAI-compatible endpoint) runs up to ``remote_concurrency`` calls at once.
@@ -27,7 +27,9 @@ from lingxi.registry import default_registry
 from lingxi.serve.errors import ApiError
 from lingxi.serve.settings import ServeSettings
 
-LOCAL_PROVIDERS = frozenset({"llamacpp", "hf", "scripted"})
+# providers whose instances hold one model context that must not run two generations at once;
+# a model object may also say so itself with a boolean `serial` attribute
+LOCAL_PROVIDERS = frozenset({"llamacpp", "hf"})
 
 
 class Gate:
@@ -97,7 +99,7 @@ class Served:
 
     @property
     def local(self) -> bool:
-        return self.provider in LOCAL_PROVIDERS
+        return self.gate.limit == 1
 
 
 class ModelPool:
@@ -130,7 +132,8 @@ class ModelPool:
                 raise ApiError(500, f"The model '{name}' is misconfigured on this server: {exc}",
                                code="model_misconfigured") from exc
         provider = getattr(model, "provider", None) or (spec.provider if spec else "custom")
-        limit = 1 if provider in LOCAL_PROVIDERS else self.serve.remote_concurrency
+        serial = bool(getattr(model, "serial", provider in LOCAL_PROVIDERS))
+        limit = 1 if serial else self.serve.remote_concurrency
         gate = Gate(limit, self.serve.queue_size, self.serve.queue_timeout_s)
         return Served(name=name, model=model, provider=provider, gate=gate, spec=spec)
 

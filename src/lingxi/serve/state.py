@@ -102,10 +102,8 @@ class Server:
         trace.queue_s = queue_s
         if usage is not None:
             trace.prompt_tokens, trace.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        served = self.pool._served.get(trace.model)
-        if served is not None and served.local:
-            trace.compute_s = max(0.0, trace.latency_s - queue_s)
-        spec = served.spec if served else None
+        trace.compute_s = max(0.0, trace.latency_s - queue_s)  # time in the model, after the queue
+        spec = self.pool.get(trace.model).spec  # already open: the trace was started with it
         if spec is not None:
             trace.price(spec.price_in, spec.price_out)
         if error is not None:
