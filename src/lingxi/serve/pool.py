@@ -170,7 +170,7 @@ class ModelPool:
         served.calls += 1
         stream = ThreadStream(make)
         try:
-            fut = asyncio.get_running_loop().run_in_executor(self.executor, stream.produce, asyncio.get_running_loop())
+            fut = asyncio.get_running_loop().run_in_executor(self.executor, stream.produce)
         except BaseException:
             served.gate.release()
             raise
@@ -185,23 +185,27 @@ _END = object()
 
 
 class ThreadStream:
-    """A blocking iterator drained by one worker thread into an asyncio queue."""
+    """A blocking iterator drained by one worker thread; the event loop takes what has
+    arrived in batches (one wake-up per batch, not per token)."""
 
     def __init__(self, make: Callable[[], Iterator[Any]]) -> None:
         self._make = make
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._items: list[Any] = []
+        self._lock = threading.Lock()
+        self._ready = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         self._stop = threading.Event()
 
-    def produce(self, loop: asyncio.AbstractEventLoop) -> None:
+    def produce(self, _loop: asyncio.AbstractEventLoop | None = None) -> None:
         it: Iterator[Any] | None = None
         try:
             it = self._make()
             for item in it:
-                loop.call_soon_threadsafe(self._queue.put_nowait, item)
+                self._put(item)
                 if self._stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            self._put(loop, exc)
+            self._put(exc)
         finally:
             close = getattr(it, "close", None)
             if close is not None:
@@ -209,22 +213,37 @@ class ThreadStream:
                     close()  # in this thread, so provider locks are released by their owner
                 except Exception:  # noqa: BLE001
                     pass
-            self._put(loop, _END)
+            self._put(_END)
 
-    def _put(self, loop: asyncio.AbstractEventLoop, item: Any) -> None:
-        try:
-            loop.call_soon_threadsafe(self._queue.put_nowait, item)
-        except RuntimeError:  # the loop is gone (shutdown)
-            pass
+    def _put(self, item: Any) -> None:
+        with self._lock:
+            self._items.append(item)
+            wake = len(self._items) == 1  # the consumer was told already otherwise
+        if wake:
+            try:
+                self._loop.call_soon_threadsafe(self._ready.set)
+            except RuntimeError:  # the loop is gone (shutdown)
+                pass
 
     def cancel(self) -> None:
         self._stop.set()
 
-    async def __aiter__(self) -> AsyncIterator[Any]:
+    async def batches(self) -> AsyncIterator[list[Any]]:
+        """Lists of items as they arrive; an exception from the iterator is raised here."""
         while True:
-            item = await self._queue.get()
-            if item is _END:
+            await self._ready.wait()
+            with self._lock:
+                items, self._items = self._items, []
+                self._ready.clear()
+            end = False
+            if items and items[-1] is _END:
+                items, end = items[:-1], True
+            for i, item in enumerate(items):
+                if isinstance(item, BaseException):
+                    if i:
+                        yield items[:i]
+                    raise item
+            if items:
+                yield items
+            if end:
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item

@@ -58,27 +58,33 @@ async def chat_completions(request: Request, who: Caller = Depends(caller)) -> A
 async def _stream_chat(srv: Server, served: Served, trace: Trace, started: float, req: wire.ChatRequest,
                        msgs: list[Message], params: SamplingParams, tools: list[dict] | None) -> StreamingResponse:
     stream, queue_s = await srv.pool.stream(served, lambda: served.model.stream(msgs, params, tools))
-    deltas = aiter(stream)
+    batches = stream.batches()
     try:  # an error before the first piece still gets a proper status code
-        first = await anext(deltas, None)
+        first = await anext(batches, [])
     except BaseException as exc:
         stream.cancel()
         srv.finish(trace, started, queue_s=queue_s, error=exc)
         raise from_exception(exc) from exc
     chunks = wire.ChatChunks(req.model, req.include_usage())
 
+    def render(deltas: list[Any]) -> str:
+        out = []
+        for delta in deltas:
+            if trace.ttft_s is None and (delta.text or delta.tool_calls):
+                trace.ttft_s = time.perf_counter() - started
+            out.extend(sse(chunk) for chunk in chunks.feed(delta))
+        return "".join(out)
+
     async def body() -> AsyncIterator[str]:
         error, status = None, "cancelled"
         try:
-            item = first
-            while item is not None:
-                if trace.ttft_s is None and (item.text or item.tool_calls):
-                    trace.ttft_s = time.perf_counter() - started
-                for chunk in chunks.feed(item):
-                    yield sse(chunk)
-                item = await anext(deltas, None)
-            for chunk in chunks.end():
-                yield sse(chunk)
+            batch = first
+            while batch:
+                if text := render(batch):
+                    yield text  # what has arrived goes out in one write
+                batch = await anext(batches, [])
+            if tail := "".join(sse(chunk) for chunk in chunks.end()):
+                yield tail
             status = "ok"
         except Exception as exc:  # after the headers: report in the stream, as OpenAI does
             error, status = exc, "error"
