@@ -65,6 +65,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX traces_model_ts ON traces (model, ts);
         """,
     ),
+    (
+        3,
+        "thumbs up/down on answers (later exported as SFT/DPO data)",
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            model TEXT NOT NULL,
+            messages TEXT NOT NULL,          -- the conversation as OpenAI JSON
+            answer TEXT NOT NULL,
+            rating INTEGER NOT NULL,         -- +1 or -1
+            comment TEXT,
+            key_id INTEGER
+        );
+        """,
+    ),
 ]
 
 _migrate_lock = threading.Lock()

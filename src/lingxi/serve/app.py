@@ -22,13 +22,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from lingxi.config import Settings, load_settings
 from lingxi.models.base import ChatModel
-from lingxi.serve import errors
+from lingxi.serve import errors, page
 from lingxi.serve.routes import router
 from lingxi.serve.settings import ServeSettings
 from lingxi.serve.state import Server
 
 log = logging.getLogger("lingxi.serve")
-_ROUTES = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/healthz", "/readyz", "/metrics"}
+_ROUTES = {"/", "/api/feedback", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/healthz", "/readyz", "/metrics"}
 
 
 def create_app(settings: Settings | None = None, serve: ServeSettings | None = None, *,
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app = FastAPI(title="lingxi", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     errors.install(app)
     app.include_router(router)
+    app.include_router(page.router)
     _ops_routes(app)
     if serve.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
