@@ -46,11 +46,10 @@ async def feedback(request: Request, who: Caller = Depends(_caller)) -> dict[str
         raise validation_error(exc.errors()) from exc
     if fb.rating == 0:
         raise ApiError(400, "rating must be 1 (thumbs up) or -1 (thumbs down).", param="rating", code="invalid_value")
-    with srv._db_lock:
-        cur = srv.conn.execute(
-            "INSERT INTO feedback (ts, model, messages, answer, rating, comment, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), fb.model, json.dumps(fb.messages, ensure_ascii=False), fb.answer, fb.rating, fb.comment,
-             who.key.id if who.key else None))
+    cur = srv.execute(
+        "INSERT INTO feedback (ts, model, messages, answer, rating, comment, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (time.time(), fb.model, json.dumps(fb.messages, ensure_ascii=False), fb.answer, fb.rating, fb.comment,
+         who.key.id if who.key else None))
     return {"id": cur.lastrowid, "saved": True}
 
 

@@ -62,6 +62,11 @@ class Server:
         with self._db_lock:
             self.conn.close()
 
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """One statement on the shared home-database connection (serialised between threads)."""
+        with self._db_lock:
+            return self.conn.execute(sql, args)
+
     # -- auth and limits -------------------------------------------------------
     def authenticate(self, request: Request) -> Caller:
         if self.serve.no_auth:
@@ -88,8 +93,7 @@ class Server:
         now = time.time()
         if now - self._last_used.get(key.id, 0.0) > 60:
             self._last_used[key.id] = now
-            with self._db_lock:
-                self.conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key.id))
+            self.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key.id))
 
     # -- tracing ---------------------------------------------------------------
     def start_trace(self, served: Served, route: str, caller: Caller, stream: bool) -> Trace:
