@@ -41,7 +41,8 @@ def _mount_optional() -> None:
     """Command groups from other parts of lingxi, mounted when their module exists."""
     import importlib
 
-    for module, attr, name in (("lingxi.cli.kb", "app", "kb"), ("lingxi.cli.serve", "keys_app", "keys")):
+    for module, attr, name in (("lingxi.cli.kb", "app", "kb"), ("lingxi.cli.serve", "keys_app", "keys"),
+                               ("lingxi.cli.serve", "traces_app", "traces")):
         try:
             group = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):
