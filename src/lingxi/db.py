@@ -81,6 +81,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "evaluation runs (lingxi eval): metrics and per-item details as JSON",
+        """
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY,
+            created_at REAL NOT NULL,
+            kind TEXT NOT NULL,              -- qa, retrieval, judge, classification, ...
+            name TEXT,
+            model TEXT,
+            dataset TEXT,
+            metrics TEXT NOT NULL,           -- JSON object of numbers
+            config TEXT NOT NULL DEFAULT '{}',
+            details TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX eval_runs_kind ON eval_runs (kind, created_at);
+        """,
+    ),
 ]
 
 _migrate_lock = threading.Lock()
