@@ -116,9 +116,14 @@ def model_id(model: Any) -> str:
 
 
 def get_embedder(spec: str | Any) -> Any:
-    """An embedding model from a registry name ('e5', 'minilm') or an object passed through."""
+    """An embedding model from a registry name ('e5', 'minilm'), an ``openai:MODEL@URL``
+    spec, or an object passed through."""
     if not isinstance(spec, str):
         return spec
+    if spec.startswith("openai:"):
+        from lingxi.knowledge.remote import OpenAIEmbedder
+
+        return OpenAIEmbedder.from_spec(spec)
     from lingxi.registry import default_registry
 
     factory = default_registry().get("embedding", spec)

@@ -195,6 +195,6 @@ class KnowledgeBase:
 
 
 def _dim(embedder: Any) -> int:
-    dim = getattr(embedder, "dim", None)
+    dim = getattr(embedder, "dim", None)  # remote models only know theirs after a call
     return int(dim) if dim else int(embedder.embed(["dimension probe"], kind="passage").shape[1])
 
