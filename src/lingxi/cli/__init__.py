@@ -28,6 +28,9 @@ app = typer.Typer(
 def root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
     if debug:
         os.environ["LINGXI_DEBUG"] = "1"
+    from lingxi.tracing import source
+
+    source.set("cli")  # model calls made by this command are traced as the CLI's
 
 
 app.command("chat")(chat_cmd.chat)
@@ -42,12 +45,18 @@ def _mount_optional() -> None:
     import importlib
 
     for module, attr, name in (("lingxi.cli.kb", "app", "kb"), ("lingxi.cli.serve", "keys_app", "keys"),
-                               ("lingxi.cli.serve", "traces_app", "traces")):
+                               ("lingxi.cli.serve", "traces_app", "traces"),
+                               ("lingxi.cli.nlp", "classify_app", "classify"), ("lingxi.cli.evals", "app", "eval")):
         try:
             group = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):
             continue
         app.add_typer(group, name=name)
+    for module, attr, name in (("lingxi.cli.nlp", "cluster", "cluster"), ("lingxi.cli.nlp", "compare", "compare")):
+        try:
+            app.command(name)(getattr(importlib.import_module(module), attr))
+        except (ImportError, AttributeError):
+            continue
     try:
         from lingxi.cli.serve import serve_command
     except ImportError:
