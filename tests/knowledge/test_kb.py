@@ -127,3 +127,15 @@ def test_interrupted_ingest_leaves_whole_files(tmp_path, e5):
         assert kb.store.count({"source": source}) == expected
     r = kb.ingest(root, embed="later")
     assert r.unchanged == len(done) and len(r.added) == 60 - len(done) and len(kb.sources()) == 60
+
+
+def test_rerank_reorders_with_any_scorer(kb, folder):
+    kb.ingest(folder, embed="later")
+
+    class Longest:
+        def score(self, query, texts):
+            return [float(len(t)) for t in texts]
+
+    hits = kb.search("中国", k=3, mode="keyword", rerank=Longest())
+    assert [h.scores["rerank"] for h in hits] == sorted((h.scores["rerank"] for h in hits), reverse=True)
+    assert "keyword" in hits[0].scores

@@ -162,7 +162,15 @@ class KnowledgeBase:
                 "passages_per_s": round(done / spent, 2) if spent else 0.0}  # fmt: skip
 
     # -- search ------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid", rerank: Any = None
+    ) -> list[Hit]:
+        """The k best chunks for `query`; each Hit carries per-method scores. With `rerank`
+        (a `Reranker`), the top candidates are re-ordered by it."""
+        if rerank is not None:
+            from lingxi.knowledge.rerank import rerank as apply
+
+            return apply(query, self.search(query, max(4 * k, 20), filters, mode), rerank, k)
         if mode not in ("hybrid", "keyword", "vector"):
             raise ConfigError(f"Unknown search mode '{mode}'.", "use 'hybrid', 'keyword' or 'vector'")
         if not query.strip() or k <= 0:

@@ -79,7 +79,7 @@ class LanceStore:
     def _open(self) -> Any:
         try:
             import lancedb
-            from lancedb.index import FTS
+            from lancedb.index import FTS, BTree
         except ImportError as exc:
             raise missing_extra("lancedb", "kb") from exc
         db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
@@ -96,6 +96,8 @@ class LanceStore:
         fts = FTS(base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False,
                   ascii_folding=False, max_token_length=64)  # fmt: skip
         _retry(lambda: tbl.create_index("terms", config=fts, replace=False))
+        for column in ("id", "source"):  # merges, vector updates and deletes look rows up by these
+            _retry(lambda c=column: tbl.create_index(c, config=BTree(), replace=False))
         return tbl
 
     # -- rows ----------------------------------------------------------------
