@@ -1,0 +1,209 @@
+"""The agent loop: a model chooses tools until it can answer.
+
+    agent = Agent("smollm2", tools=[calculator], max_steps=4)
+    result = agent.run("What is 2**100 + 17 * 3?")
+    print(result.answer); print(result.format_trace())
+
+Modes: "native" sends OpenAI-style `tools` and reads `tool_calls` (OpenAI-compatible
+endpoints, the scripted fake, llama.cpp with a function-calling chat format);
+"react-json" constrains every reply to a JSON action (for local models without
+tool calling: even a 135M model then emits valid calls); "react-text" is the
+classic Thought/Action/Observation prompt with a strict parser. "auto" picks
+native where the provider has it, else react-json.
+
+`finish` says who ends the run: "model" (only a final answer counts), "tool" (the
+first successful tool result is the answer: one-shot function calling), or "auto"
+(the model's final answer, but for weak models the last tool result wins when the
+run hits max_steps, repeats a call, answers empty, or drops a numeric result).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lingxi.agents import react
+from lingxi.agents.tools import Tool, ToolResult, as_tool
+from lingxi.agents.trace import AgentResult, Step, StopReason
+from lingxi.errors import ConfigError
+from lingxi.types import Completion, Message, SamplingParams, ToolCall
+
+Mode = Literal["auto", "native", "react-json", "react-text"]
+Finish = Literal["auto", "model", "tool"]
+_FC_FORMATS = {"chatml-function-calling", "functionary", "functionary-v1", "functionary-v2"}
+_NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?$")
+
+
+def supports_native_tools(model: Any) -> bool:
+    """Whether a chat model returns structured tool_calls when given `tools`."""
+    flag = getattr(model, "supports_tools", None)
+    if flag is not None:
+        return bool(flag)
+    provider = getattr(model, "provider", "")
+    if provider == "llamacpp":
+        return (getattr(model, "chat_format", None) or "") in _FC_FORMATS
+    return provider in ("openai", "scripted")
+
+
+@dataclass
+class _Run:
+    mode: str
+    messages: list[Message]
+    steps: list[Step] = field(default_factory=list)
+    seen: dict[str, ToolResult] = field(default_factory=dict)
+    last_ok: ToolResult | None = None
+    done: tuple[str, StopReason] | None = None
+
+
+class Agent:
+    """A model with tools. Construction is cheap; the model loads on the first run."""
+
+    def __init__(self, model: Any = None, tools: Sequence[Tool | Any] = (), *, system: str | None = None,
+                 max_steps: int = 6, mode: Mode = "auto", finish: Finish = "auto",
+                 params: SamplingParams | None = None, name: str = "agent", description: str | None = None) -> None:
+        if max_steps < 1:
+            raise ConfigError("max_steps must be at least 1.", "give the agent room for one step or more")
+        if mode not in ("auto", "native", "react-json", "react-text"):
+            raise ConfigError(f"Unknown agent mode '{mode}'.", "use auto, native, react-json or react-text")
+        self._model, self.system, self.max_steps = model, system, max_steps
+        self.tools = {t.name: t for t in (as_tool(x) for x in tools)}
+        self.mode, self.finish, self.name = mode, finish, name
+        self.description = description or system or f"the {name} agent"
+        self.params = params or SamplingParams(temperature=0.0, max_tokens=256)
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.name!r}, tools={list(self.tools)}, mode={self.mode!r})"
+
+    @property
+    def model(self) -> Any:
+        if self._model is None or isinstance(self._model, str):
+            from lingxi.models.resolve import Model
+
+            self._model = Model(self._model)
+        return self._model
+
+    def resolved_mode(self) -> str:
+        if self.mode != "auto":
+            return self.mode
+        return "native" if supports_native_tools(self.model) else "react-json"
+
+    def __call__(self, task: str) -> str:
+        return self.run(task).answer
+
+    def run(self, task: str, history: Sequence[Message] = ()) -> AgentResult:
+        started = time.perf_counter()
+        mode = self.resolved_mode()
+        run = _Run(mode, self._start(task, mode, history))
+        for n in range(1, self.max_steps + 1):
+            t0 = time.perf_counter()
+            completion = self.model.chat(run.messages, self._params(mode), self._schemas(mode))
+            if mode == "native":
+                self._native_step(run, n, completion, t0)
+            else:
+                self._react_step(run, n, completion, t0)
+            if run.done:
+                break
+        answer, reason = run.done or (run.last_ok.content if run.last_ok and self.finish != "model" else "", "max_steps")
+        return AgentResult(answer, run.steps, reason, mode, time.perf_counter() - started, run.messages)
+
+    # -- set-up ------------------------------------------------------------------------------
+    def _start(self, task: str, mode: str, history: Sequence[Message]) -> list[Message]:
+        tools = list(self.tools.values())
+        if mode == "native":
+            system = self.system
+        else:
+            system = react.system_prompt(tools, "json" if mode == "react-json" else "text", self.system)
+        head = [Message(role="system", content=system)] if system else []
+        return [*head, *history, Message(role="user", content=task)]
+
+    def _params(self, mode: str) -> SamplingParams:
+        if mode == "react-json":
+            fmt = {"type": "json_schema", "json_schema": {"name": "action", "schema": react.action_schema(list(self.tools.values()))}}
+            return self.params.model_copy(update={"response_format": fmt})
+        if mode == "react-text":
+            return self.params.model_copy(update={"stop": [*self.params.stop, "\nObservation:"]})
+        return self.params
+
+    def _schemas(self, mode: str) -> list[dict] | None:
+        return [t.schema for t in self.tools.values()] or None if mode == "native" else None
+
+    # -- steps -------------------------------------------------------------------------------
+    def _native_step(self, run: _Run, n: int, completion: Completion, t0: float) -> None:
+        msg, usage = completion.choices[0].message, completion.usage
+        if not msg.tool_calls:
+            self._final(run, n, msg.content or "", None, completion, t0)
+            return
+        run.messages.append(Message(role="assistant", content=msg.content or "", tool_calls=msg.tool_calls))
+        for i, call in enumerate(msg.tool_calls):
+            result = self._call_tool(run, call.name, call.arguments)
+            run.messages.append(Message(role="tool", content=result.content, tool_call_id=call.id, name=call.name))
+            tokens = (usage.prompt_tokens, usage.completion_tokens) if i == 0 else (0, 0)
+            self._record(run, n, call, msg.content or None, result, tokens, t0)
+            if run.done:
+                return
+
+    def _react_step(self, run: _Run, n: int, completion: Completion, t0: float) -> None:
+        text = completion.text
+        run.messages.append(Message(role="assistant", content=text))
+        tools = list(self.tools.values())
+        try:
+            parse = react.parse_json_action if run.mode == "react-json" else react.parse_text_action
+            action = parse(text, tools)
+        except react.ParseError as exc:
+            run.messages.append(Message(role="user", content=f"Format error: {exc}"))
+            run.steps.append(Step(n, "format_error", result=str(exc), ok=False, **_cost(completion, t0)))
+            return
+        if action.final:
+            self._final(run, n, str(action.arguments.get("answer", "")), action.thought, completion, t0)
+            return
+        call = ToolCall(id=f"step_{n}", name=action.tool, arguments=json.dumps(action.arguments, ensure_ascii=False))
+        result = self._call_tool(run, call.name, action.arguments)
+        run.messages.append(Message(role="user", content=react.observation(result.content)))
+        self._record(run, n, call, action.thought, result, (completion.usage.prompt_tokens, completion.usage.completion_tokens), t0)
+
+    def _call_tool(self, run: _Run, name: str, arguments: str | dict[str, Any]) -> ToolResult:
+        tool = self.tools.get(name)
+        if tool is None:
+            return ToolResult(False, f"Error: there is no tool named '{name}'; use one of: {', '.join(self.tools)}.")
+        key = f"{name}:{json.dumps(arguments if isinstance(arguments, dict) else _loads(arguments), sort_keys=True)}"
+        if key in run.seen and self.finish != "model":
+            previous = run.seen[key]
+            run.done = (previous.content, "repeat") if previous.ok else ("", "repeat")
+            return previous
+        result = tool.run(arguments)
+        run.seen[key] = result
+        if result.ok:
+            run.last_ok = result
+            if self.finish == "tool":
+                run.done = (result.content, "tool_result")
+        return result
+
+    def _record(self, run: _Run, n: int, call: ToolCall, thought: str | None, result: ToolResult,
+                tokens: tuple[int, int], t0: float) -> None:
+        run.steps.append(Step(n, "tool", thought=thought, tool=call.name, arguments=_loads(call.arguments),
+                              result=result.content, ok=result.ok, prompt_tokens=tokens[0], completion_tokens=tokens[1],
+                              seconds=time.perf_counter() - t0, tool_seconds=result.seconds))
+
+    def _final(self, run: _Run, n: int, answer: str, thought: str | None, completion: Completion, t0: float) -> None:
+        run.steps.append(Step(n, "final", thought=thought, result=answer, **_cost(completion, t0)))
+        last = run.last_ok.content.strip() if run.last_ok else ""
+        weak = self.finish == "auto" and last and (not answer.strip() or (_NUMBER.match(last) and last not in answer))
+        run.done = (last, "tool_result") if weak else (answer, "final")
+
+
+def _cost(completion: Completion, t0: float) -> dict[str, Any]:
+    return {"prompt_tokens": completion.usage.prompt_tokens, "completion_tokens": completion.usage.completion_tokens,
+            "seconds": time.perf_counter() - t0}
+
+
+def _loads(arguments: str | dict[str, Any]) -> Any:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
