@@ -52,7 +52,8 @@ def _mount_optional() -> None:
         except (ImportError, AttributeError):
             continue
         app.add_typer(group, name=name)
-    for module, attr, name in (("lingxi.cli.nlp", "cluster", "cluster"), ("lingxi.cli.nlp", "compare", "compare")):
+    for module, attr, name in (("lingxi.cli.nlp", "cluster", "cluster"), ("lingxi.cli.nlp", "compare", "compare"),
+                               ("lingxi.cli.agent", "agent_command", "agent")):
         try:
             app.command(name)(getattr(importlib.import_module(module), attr))
         except (ImportError, AttributeError):
