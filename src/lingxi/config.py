@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     debug: bool = False
     openai_base_url: str | None = None  # used by "openai:MODEL" specs without "@URL"
     openai_api_key: SecretStr | None = None
+    trace: bool = True  # record every model call in the home database (lingxi traces)
 
     @classmethod
     def settings_customise_sources(

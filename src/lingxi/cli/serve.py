@@ -19,7 +19,8 @@ import typer
 
 keys_app = typer.Typer(name="keys", help="API keys for `lingxi serve` (stored hashed in the home database).",
                        no_args_is_help=True)
-traces_app = typer.Typer(name="traces", help="Model calls recorded by the server.", invoke_without_command=True)
+traces_app = typer.Typer(name="traces", help="Model calls recorded in the home database (server, CLI and library).",
+                         invoke_without_command=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -144,7 +145,7 @@ def traces(
     """Show the latest model calls."""
     if ctx.invoked_subcommand is not None:
         return
-    from lingxi.serve.tracing import recent
+    from lingxi.tracing import recent
 
     conn = _conn()
     try:
@@ -157,5 +158,41 @@ def traces(
             continue
         ttft = f"{row['ttft_s'] * 1000:.0f}ms" if row["ttft_s"] is not None else "-"
         err = f"  {row['error']}" if row["error"] else ""
-        typer.echo(f"{_when(row['ts'])}  {row['model']:<16} {row['status']:<9} {row['prompt_tokens']:>5}+"
+        typer.echo(f"{_when(row['ts'])}  {row['source']:<7} {row['model']:<16} {row['status']:<9} {row['prompt_tokens']:>5}+"
                    f"{row['completion_tokens']:<5} ttft {ttft:>7}  total {row['latency_s'] or 0:.2f}s{err}")
+
+
+@traces_app.command("stats")
+def traces_stats(
+    days: Annotated[int, typer.Option(help="How many days back to count.")] = 7,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Only this model.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per model and day: calls, errors, p50/p95 latency, tokens/s, cost, compute seconds."""
+    from lingxi.tracing import stats
+
+    conn = _conn()
+    try:
+        rows = stats(conn, days, model)
+    finally:
+        conn.close()
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        typer.echo(f"No model calls in the last {days} day(s).")
+        return
+    w = max(5, *(len(r["model"]) for r in rows))
+    typer.echo(f"{'day':<10}  {'model':<{w}} {'calls':>6} {'errors':>6} {'p50':>8} {'p95':>8} {'tok/s':>7} "
+               f"{'cost':>10} {'compute':>8}")
+    for r in rows:
+        typer.echo(f"{r['day']:<10}  {r['model']:<{w}} {r['calls']:>6} {r['errors']:>6} {_secs(r['p50_latency_s'])} "
+                   f"{_secs(r['p95_latency_s'])} {_num(r['tokens_per_s'], 7, 1)} {r['cost']:>10.4f} {r['compute_s']:>7.1f}s")
+
+
+def _secs(v: float | None) -> str:
+    return f"{'-':>8}" if v is None else f"{v:>7.3f}s"
+
+
+def _num(v: float | None, width: int, digits: int) -> str:
+    return f"{'-':>{width}}" if v is None else f"{v:>{width}.{digits}f}"

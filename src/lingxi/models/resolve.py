@@ -72,6 +72,7 @@ def Model(name: str | None = None, *, settings: Settings | None = None, cache: b
 
     Nothing is loaded until the first call. Instances are cached per name and
     settings so that repeated calls reuse a loaded model; pass cache=False for a fresh one.
+    Calls are traced to the home database (`lingxi.tracing`) unless the setting `trace` is off.
     """
     settings = settings or load_settings()
     name = name or settings.default_model
@@ -79,7 +80,12 @@ def Model(name: str | None = None, *, settings: Settings | None = None, cache: b
     if cache and key in _cache:
         return _cache[key]
     registry = default_registry()
-    model = build(parse(name, settings, registry), settings, registry)
+    spec = parse(name, settings, registry)
+    model = build(spec, settings, registry)
+    if settings.trace:  # one row per call in the home database (lingxi traces)
+        from lingxi.tracing import traced
+
+        model = traced(model, name=name, spec=spec, settings=settings)
     if cache:
         _cache[key] = model
     return model

@@ -15,7 +15,7 @@ from lingxi.serve import wire
 from lingxi.serve.errors import ApiError, from_exception
 from lingxi.serve.pool import Served
 from lingxi.serve.state import Caller, Server, read_json
-from lingxi.serve.tracing import Trace
+from lingxi.tracing import Trace
 from lingxi.types import Completion, Message, SamplingParams, Usage
 
 router = APIRouter()

@@ -19,7 +19,7 @@ from lingxi.serve.keys import KeyInfo, RateLimiter, verify_key
 from lingxi.serve.metrics import Metrics
 from lingxi.serve.pool import ModelPool, Served
 from lingxi.serve.settings import ServeSettings
-from lingxi.serve.tracing import Trace, TraceWriter
+from lingxi.tracing import Trace, TraceWriter, writer
 from lingxi.types import Completion, Usage
 
 _AUTH_HINT = "send 'Authorization: Bearer lx-...' (create a key with: lingxi keys create NAME)"
@@ -50,7 +50,7 @@ class Server:
         path = db.db_path(settings)
         conn = db.connect(path=path)
         srv = cls(settings=settings, serve=serve, pool=ModelPool(settings, serve, models), conn=conn,
-                  traces=TraceWriter(path) if serve.trace else None)
+                  traces=writer(path) if serve.trace and settings.trace else None)
         srv.metrics.gauges = lambda: {n: {"running": s["running"], "waiting": s["waiting"]}
                                       for n, s in srv.pool.status().items()}
         return srv
@@ -58,7 +58,7 @@ class Server:
     def close(self) -> None:
         self.pool.close()
         if self.traces:
-            self.traces.close()
+            self.traces.flush()  # the writer is shared with library calls in this process
         with self._db_lock:
             self.conn.close()
 
