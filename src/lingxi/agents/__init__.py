@@ -15,7 +15,7 @@ _EXPORTS = {
     "Sandbox": "sandbox", "SandboxLimits": "sandbox", "SandboxResult": "sandbox", "run_code": "sandbox",
     "calculator": "builtins", "now": "builtins", "python_tool": "builtins", "kb_search_tool": "builtins",
     "builtin_tools": "builtins", "http_get_tool": "web_sql", "sql_tool": "web_sql",
-    "pal": "pal", "PalResult": "pal",
+    "pal": "programs", "PalResult": "programs",
     "agent_tool": "multi", "supervisor": "multi",
     "prompt": "chains", "sequential": "chains", "transform": "chains", "router": "chains", "Router": "chains",
 }
