@@ -17,7 +17,7 @@ from lingxi.db import connect
 from lingxi.models.scripted import ScriptedChat
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
-from serve_fakes import EchoChat
+from serve_fakes import EchoChat, HashEmbedder
 
 
 def free_port() -> int:
@@ -74,7 +74,8 @@ def live(serve_home: Path, tool_model: ScriptedChat) -> Iterator[LiveServer]:
     settings = make_settings(serve_home)
     models = {"fake": ScriptedChat(default="Hello there, my good friend.", name="fake"), "tools": tool_model,
               "echo": EchoChat(), "echo-remote": EchoChat(provider="openai")}
-    app = create_app(settings, serve_settings(rate_limit=0, max_body_bytes=64 * 1024), models=models)
+    app = create_app(settings, serve_settings(rate_limit=0, max_body_bytes=64 * 1024), models=models,
+                     embedders={"hash": HashEmbedder()})
     with LiveServer(app) as server:
         yield server
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 from lingxi.models.base import as_messages, collect
 from lingxi.types import Delta, Usage
@@ -43,3 +46,24 @@ class EchoChat:
 
     def tokenize(self, text: str) -> list:
         return []
+
+
+class HashEmbedder:
+    """A test embedding model: a unit vector from a hash of kind and text (deterministic, instant)."""
+
+    name, dim, model_id = "hash", 8, "tests/hash-embedder@v1"
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+
+    def embed(self, texts: Any, kind: str = "passage") -> np.ndarray:
+        self.kinds.append(kind)
+        rows = []
+        for t in texts:
+            seed = int.from_bytes(hashlib.sha256(f"{kind}:{t}".encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())

@@ -86,12 +86,12 @@ def test_model_error_before_streaming_is_a_status(client, tool_model):
     assert "not valid JSON" in err.value.message
 
 
-def test_unknown_route_and_embeddings(live, api_key):
+def test_unknown_route_and_embedding_model(live, api_key):
     r = httpx.get(live.url + "/v2/nothing")
     assert r.status_code == 404 and "/v1" in error_of(r)["message"]
     r = httpx.post(live.url + "/v1/embeddings", headers={"Authorization": f"Bearer {api_key}"},
                    json={"model": "x", "input": "y"})
-    assert r.status_code == 501 and "not served yet" in error_of(r)["message"]
+    assert r.status_code == 404 and "embedding model 'x'" in error_of(r)["message"]
 
 
 def test_no_auth_only_on_loopback():

@@ -49,7 +49,7 @@ def serve_command(
     preload: Annotated[list[str] | None, typer.Option(help="Load this model before reporting ready (repeat).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models, /metrics)."""
+    """Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /metrics)."""
     import uvicorn
 
     from lingxi.config import load_settings

@@ -6,7 +6,8 @@
 
 `models` maps extra names to ready ChatModel instances (tests pass scripted fakes
 with queued tool-call replies this way); everything else is resolved by name
-from the aliases in the settings, lazily, on first use.
+from the aliases in the settings, lazily, on first use. `embedders` does the same
+for /v1/embeddings, whose other models are the registry's embedding models.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from lingxi.config import Settings, load_settings
-from lingxi.models.base import ChatModel
+from lingxi.models.base import ChatModel, EmbeddingModel
 from lingxi.serve import errors, page
+from lingxi.serve.embeddings import Embedders
+from lingxi.serve.embeddings import router as embeddings_router
 from lingxi.serve.routes import router
 from lingxi.serve.settings import ServeSettings
 from lingxi.serve.state import Server
@@ -32,7 +35,8 @@ _ROUTES = {"/", "/api/feedback", "/v1/chat/completions", "/v1/completions", "/v1
 
 
 def create_app(settings: Settings | None = None, serve: ServeSettings | None = None, *,
-               models: dict[str, ChatModel] | None = None) -> FastAPI:
+               models: dict[str, ChatModel] | None = None,
+               embedders: dict[str, EmbeddingModel] | None = None) -> FastAPI:
     settings = settings or load_settings()
     serve = (serve or ServeSettings()).check()
 
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         srv = Server.open(settings, serve, models)
         app.state.lingxi = srv
+        app.state.embedders = Embedders(srv, embedders)
         task = asyncio.create_task(_preload(srv))
         try:
             yield
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app = FastAPI(title="lingxi", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None)
     errors.install(app)
     app.include_router(router)
+    app.include_router(embeddings_router)
     app.include_router(page.router)
     _ops_routes(app)
     if serve.cors_origins:

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible routes: chat, text completions, embeddings (not yet), models."""
+"""The OpenAI-compatible routes: chat, text completions, models (embeddings: see embeddings.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from lingxi.models.base import TextModel
 from lingxi.serve import wire
+from lingxi.serve.embeddings import embedders
 from lingxi.serve.errors import ApiError, from_exception
 from lingxi.serve.pool import Served
 from lingxi.serve.state import Caller, Server, read_json
@@ -142,25 +143,25 @@ async def _text_chunks(body: dict[str, Any], include_usage: bool) -> AsyncIterat
     yield "data: [DONE]\n\n"
 
 
-@router.post("/v1/embeddings")
-async def embeddings(_who: Caller = Depends(caller)) -> Any:
-    raise ApiError(501, "Embeddings are not served yet: they arrive with the knowledge base's embedding models. "
-                   "Use an OpenAI-compatible embedding endpoint meanwhile.", code="not_implemented")
-
-
 @router.get("/v1/models")
 async def list_models(request: Request, _who: Caller = Depends(caller)) -> Any:
-    catalog = server(request).pool.catalog()
+    catalog = _catalog(request)
     return {"object": "list", "data": [_model_card(n, p) for n, p in sorted(catalog.items())]}
 
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, request: Request, _who: Caller = Depends(caller)) -> Any:
-    catalog = server(request).pool.catalog()
+    catalog = _catalog(request)
     if model_id not in catalog:
         raise ApiError(404, f"The model '{model_id}' does not exist on this server; GET /v1/models lists them.",
                        param="model", code="model_not_found")
     return _model_card(model_id, catalog[model_id])
+
+
+def _catalog(request: Request) -> dict[str, str]:
+    """Chat models with their provider, and embedding models (provider 'embedding')."""
+    chat = server(request).pool.catalog()
+    return {**{name: "embedding" for name in embedders(request).names()}, **chat}
 
 
 def _model_card(name: str, provider: str) -> dict[str, Any]:
