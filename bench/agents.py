@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import re
@@ -46,8 +47,8 @@ ESCAPES = {
     "allocate 10 GB": "x = bytearray(10 * 2**30)",
     "write a huge file": "f = open('big', 'wb')\nfor _ in range(10**4):\n    f.write(b'x' * 2**20)",
     "kill its parent": "import os; os.kill(os.getppid(), 9)",
-    "kill its parent via ctypes": "import ctypes, os; l = ctypes.CDLL(None, use_errno=True); "
-                                  "assert l.kill(os.getppid(), 9) == 0, 'kill refused'",
+    "kill its parent via ctypes": "import ctypes; l = ctypes.CDLL(None, use_errno=True); "
+                                  "assert l.kill(PARENT, 9) == 0, 'kill refused'",
 }
 
 
@@ -63,7 +64,7 @@ def bench_sandbox(reps: int) -> dict[str, Any]:
         bare.append(time.perf_counter() - t)
     walls = {}
     for name, code in ESCAPES.items():
-        r = box.run(code)
+        r = box.run(code.replace("PARENT", str(os.getpid())))
         walls[name] = {"contained": not r.ok, "error": (r.error or "")[:160]}
     isolation = box.run("1").isolation
     return {"reps": reps, "p50_ms": _ms(statistics.median(runs)), "p90_ms": _ms(_pct(runs, 0.9)),

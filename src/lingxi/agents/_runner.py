@@ -24,7 +24,7 @@ import signal
 import sys
 import traceback
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
@@ -66,8 +66,9 @@ def isolate(req: dict) -> dict:
     libc = ctypes.CDLL(None, use_errno=True)
     info = {"network": "audit-hook", "filesystem": "audit-hook", "user": "same"}
     root = os.geteuid() == 0
-    if root and libc.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0:
+    if root and libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) == 0:
         info["network"] = "namespace"
+        become_pid_one()
         try:
             make_root(libc, req)
             info["filesystem"] = "chroot"
@@ -90,6 +91,16 @@ def isolate(req: dict) -> dict:
     for name in [m for m in sys.modules if m == "ctypes" or m.startswith(("ctypes.", "_ctypes"))]:
         del sys.modules[name]
     return info
+
+
+def become_pid_one() -> None:
+    """Fork into the new PID namespace: when its PID 1 (the code's process) ends, the kernel kills
+    every process the code left behind, even those that left the process group with setsid()."""
+    pid = os.fork()
+    if pid == 0:
+        return
+    _, status = os.waitpid(pid, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
 def mount(libc, source, target, fstype, flags, data=None) -> None:
