@@ -146,3 +146,12 @@ def test_program_aided_without_sandbox_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(importlib, "import_module", no_agents)
     with pytest.raises(ConfigError, match="sandboxed code interpreter"):
         program_aided(ScriptedChat(["```python\nprint(1)\n```"]), "q")
+
+
+def test_program_aided_with_the_real_agents_sandbox():
+    pytest.importorskip("lingxi.agents.sandbox", reason="the agents sandbox is not in this tree")
+    fake = ScriptedChat(["```python\napples = 3 + 5\nprint('total', apples)\nprint(apples * 2)\n```"])
+    r = program_aided(fake, "3+5, doubled?")
+    assert r.answer == "16" and "total 8" in r.output
+    with pytest.raises(ToolError, match="failed in the sandbox"):
+        program_aided(ScriptedChat(["```python\nprint(1/0)\n```"]), "q")
