@@ -13,3 +13,4 @@ def register(registry: Registry) -> None:
     registry.add("embedding", "e5", "lingxi.knowledge.embed:E5Embedder")
     registry.add("embedding", "minilm", "lingxi.knowledge.embed:MiniLMEmbedder")
     registry.add("store", "lancedb", "lingxi.knowledge.lance:LanceStore")
+    registry.add("store", "pgvector", "lingxi.knowledge.pg:PgStore")
