@@ -1,0 +1,30 @@
+"""Grounded answers with verified citations.
+
+    >>> from lingxi.rag import ask
+    >>> answer = ask("灵犀能离线运行吗？", kb="docs")
+    >>> answer.text, answer.citations, answer.abstained
+
+The pipeline is a handful of plain functions (`retrieve`, `fit`, `build_messages`,
+`generate`, `split_claims`, `verify`, `extract`) composed by `answer_question`;
+`ask` adds names, sessions and follow-up rewriting. Imports are lazy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ask": "api", "open_kb": "api", "open_model": "api", "Answer": "answer", "Source": "answer", "SentenceVerdict": "answer",
+    "Thresholds": "answer", "Timings": "answer", "answer_question": "pipeline", "Options": "pipeline",
+    "generate": "pipeline", "retrieve": "context", "fit": "context", "relevant": "context",
+    "build_messages": "prompt", "split_claims": "verify", "verify": "verify", "Vectors": "verify",
+    "extract": "extractive",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"lingxi.rag.{_EXPORTS[name]}"), name)
+    raise AttributeError(name)

@@ -1,0 +1,96 @@
+"""What `ask` returns: the answer, where each sentence came from, and how sure we are.
+
+Plain data (pydantic), no behaviour. `Answer.model_dump()` is what
+`lingxi ask --json` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lingxi.types import Citation, Usage
+
+Mode = Literal["auto", "generate", "extractive"]
+Verdict = Literal["supported", "unsupported"]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Thresholds(_Data):
+    """The decision thresholds of the pipeline.
+
+    The defaults were calibrated by ``bench/calibrate_rag.py`` on CMRC 2018 (trial)
+    and XQuAD (zh, en) questions that the benchmark does not use; the run that
+    chose them is recorded in ``bench/results/rag_calibration.json``.
+    """
+
+    # retrieval: abstain unless the best hit has this cosine similarity (e5, query vs passage) ...
+    retrieval_cosine: float = 0.80
+    # ... or its chunk contains this share of the question's keyword terms
+    retrieval_coverage: float = 0.75
+    # a sentence is supported by a chunk (same language) when this share of its new terms
+    # (those not already in the question) occurs in the chunk ...
+    support_lexical: float = 0.50
+    # ... and its embedding is at least this similar to the chunk's
+    support_cosine: float = 0.78
+    # a sentence in another language than the chunk is judged on embeddings alone
+    support_cross_lingual: float = 0.85
+
+
+class Source(_Data):
+    """One numbered passage shown to the model (and to the user)."""
+
+    n: int
+    chunk_id: str
+    source: str
+    text: str
+    page: int | None = None
+    headings: list[str] = Field(default_factory=list)
+    score: float = 0.0  # fused retrieval score (relative to the other hits)
+    cosine: float | None = None  # absolute query-passage similarity, when the chunk has a vector
+    coverage: float = 0.0  # share of the question's terms found in the chunk
+
+
+class SentenceVerdict(_Data):
+    """How one sentence of the draft answer fared in verification."""
+
+    text: str
+    cited: list[int] = Field(default_factory=list)  # what the model cited ([n] markers)
+    citations: list[int] = Field(default_factory=list)  # what verification kept or found
+    verdict: Verdict = "unsupported"
+    lexical: float = 0.0  # best share of the sentence's new terms found in a cited chunk
+    cosine: float = 0.0  # best embedding similarity to a cited chunk
+    note: str = ""  # e.g. "citation [3] points to nothing", "re-attributed to [2]"
+
+
+class Timings(_Data):
+    """Seconds spent per stage (first_token is measured from the start of generation)."""
+
+    rewrite: float = 0.0
+    retrieve: float = 0.0
+    prompt: float = 0.0
+    first_token: float | None = None
+    generate: float = 0.0
+    verify: float = 0.0
+    total: float = 0.0
+
+
+class Answer(_Data):
+    question: str
+    query: str = ""  # what was searched (the question, or its standalone rewrite)
+    text: str
+    lang: Literal["zh", "en"] = "en"
+    mode: Literal["generate", "extractive", "abstain"] = "generate"
+    abstained: bool = False
+    reason: str = ""  # why we abstained or fell back, in one sentence
+    draft: str = ""  # the model's raw answer before verification
+    citations: list[Citation] = Field(default_factory=list)
+    sentences: list[SentenceVerdict] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)  # the passages shown (closest ones when abstaining)
+    usage: Usage = Field(default_factory=Usage)
+    timings: Timings = Field(default_factory=Timings)
+    model: str = ""

@@ -1,0 +1,94 @@
+"""Retrieve passages and fit them to the model's context window.
+
+    sources = retrieve(kb, "灵犀支持哪些模型？", k=4)
+    if not relevant(sources, Thresholds()): ...          # nothing close enough: abstain
+    shown = fit(sources, model, budget=1024)              # token-aware, most relevant first
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lingxi.knowledge.fusion import coverage
+from lingxi.knowledge.text import sentence_spans, terms
+from lingxi.rag.answer import Source, Thresholds
+from lingxi.types import Hit
+
+DEFAULT_N_CTX = 4096
+
+
+def retrieve(kb: Any, query: str, k: int = 4, filters: Any = None) -> list[Source]:
+    """The k best passages for `query` from a KnowledgeBase (hybrid search), numbered from 1."""
+    hits: list[Hit] = kb.search(query, k=k, filters=filters) if query.strip() else []
+    return as_sources(hits, query)
+
+
+def as_sources(hits: Sequence[Hit], query: str) -> list[Source]:
+    qterms = terms(query)
+    out = []
+    for n, h in enumerate(hits, start=1):
+        c = h.chunk
+        cos = h.scores.get("vector")
+        out.append(Source(n=n, chunk_id=c.id, source=c.source, text=c.text, page=c.page, headings=list(c.headings),
+                          score=round(float(h.score), 4), cosine=None if cos is None else round(float(cos), 4),
+                          coverage=round(coverage(qterms, c), 4)))  # fmt: skip
+    return out
+
+
+def relevant(sources: Sequence[Source], thresholds: Thresholds) -> bool:
+    """True when some passage is close enough to the question to be worth answering from."""
+    return any(
+        (s.cosine is not None and s.cosine >= thresholds.retrieval_cosine) or s.coverage >= thresholds.retrieval_coverage
+        for s in sources
+    )
+
+
+def window(model: Any) -> int:
+    """The model's context size in tokens (n_ctx for local models; a safe default otherwise)."""
+    return int(getattr(model, "n_ctx", None) or DEFAULT_N_CTX)
+
+
+def format_source(s: Source) -> str:
+    where = " > ".join(s.headings)
+    return f"[{s.n}] " + (f"({where}) " if where else "") + " ".join(s.text.split())
+
+
+def fit(sources: Sequence[Source], model: Any, budget: int) -> list[Source]:
+    """Keep sources in order while their formatted text fits `budget` model tokens; the first
+    one that does not fit is cut at a sentence boundary (if at least one sentence fits).
+    Sources keep their numbers, so [n] in the prompt and in the answer agree."""
+    kept: list[Source] = []
+    left = budget
+    for s in sources:
+        cost = model.count_tokens(format_source(s)) + 1
+        if cost <= left:
+            kept.append(s)
+            left -= cost
+            continue
+        cut = _cut(s, model, left)
+        if cut is not None:
+            kept.append(cut)
+        break
+    return kept
+
+
+def _cut(s: Source, model: Any, budget: int) -> Source | None:
+    spans = list(sentence_spans(s.text))
+    best = None
+    lo, hi = 1, len(spans) - 1
+    while lo <= hi:  # the most leading sentences that fit
+        mid = (lo + hi) // 2
+        cand = s.model_copy(update={"text": s.text[: spans[mid - 1][1]]})
+        if model.count_tokens(format_source(cand)) + 1 <= budget:
+            best, lo = cand, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def budget_for(model: Any, fixed_text: str, max_tokens: int, cap: int | None = None) -> int:
+    """Tokens left for sources once the fixed prompt text and the answer are reserved.
+    `cap` bounds it (small models read long prompts slowly and lose the thread)."""
+    left = window(model) - model.count_tokens(fixed_text) - max_tokens - 64  # chat-template slack
+    return max(0, min(left, cap) if cap else left)

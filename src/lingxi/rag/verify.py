@@ -1,0 +1,214 @@
+"""Check every sentence of an answer against the passages it cites.
+
+    claims = split_claims("灵犀可以离线运行[1]。它支持 GGUF 模型。[2]")
+    verdicts = verify(claims, sources, question, vectors=Vectors(kb))
+
+A sentence is *supported* by a passage in the same language when most of its
+new terms (the terms it adds to the question, after the same Chinese bigram /
+English stemming analysis keyword search uses) occur in the passage AND its
+embedding is close to the passage's; across languages only the embedding can
+judge. Thresholds are calibrated (see `Thresholds`). A cited passage that does
+not support its sentence is replaced by one that does, if any; citations to
+numbers that were never shown are removed; sentences nothing supports are
+marked unsupported (the caller drops or flags them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lingxi.knowledge.text import sentence_spans, terms
+from lingxi.rag import lang as L
+from lingxi.rag.answer import SentenceVerdict, Source, Thresholds
+from lingxi.types import Citation
+
+# [1]  [1, 2]  [1][2]  【1】  [^1]  [source 1]  [资料1]
+_MARKER = re.compile(r"[\[【]\s*(?:\^|source\s*|sources\s*|资料\s*|来源\s*)?(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】]", re.I)
+_ONLY_MARKS = re.compile(r"^[\s\W]*$")
+SENTENCE_KIND = "query"  # e5 prefix for answer sentences (chunks are embedded as passages); calibrated
+
+
+@dataclass
+class Claim:
+    text: str  # the sentence without its markers
+    cited: list[int] = field(default_factory=list)
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """Sentences (Chinese and English) with the [n] markers they carry. Markers standing
+    alone, or opening a sentence, belong to the sentence before ("… capital. [1] It …")."""
+    claims: list[Claim] = []
+    for a, b in sentence_spans(answer):
+        raw = answer[a:b]
+        lead = re.match(rf"^(?:\s*{_MARKER.pattern})+", raw, re.I)
+        if lead and claims:
+            claims[-1].cited.extend(_numbers(lead.group(0)))
+            raw = raw[lead.end():]
+        nums = _numbers(raw)
+        text = _clean(_MARKER.sub("", raw))
+        if _ONLY_MARKS.match(text):
+            if claims:
+                claims[-1].cited.extend(nums)
+            continue
+        claims.append(Claim(text, nums))
+    for c in claims:
+        c.cited = list(dict.fromkeys(c.cited))
+    return claims
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n) for m in _MARKER.finditer(text) for n in re.findall(r"\d+", m.group(1))]
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\s+([。！？；，,.!?;])", r"\1", text)  # "capital [1]." -> "capital."
+    return re.sub(r"\s{2,}", " ", text).strip()
+
+
+class Vectors:
+    """Embeddings for verification: chunk vectors from the KB's store, sentences from its embedder."""
+
+    def __init__(self, kb: Any) -> None:
+        self.kb = kb
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.kb.store.get_vectors(list(ids)) if ids else {}
+
+    def sentences(self, texts: Sequence[str]) -> np.ndarray:
+        return self.kb.embedder.embed(list(texts), kind=SENTENCE_KIND)
+
+
+def lexical_support(sentence: str, passage: str, question: str = "") -> float:
+    """Share of the sentence's new terms (not already in the question) found in the passage.
+    A sentence that only repeats the question is judged on all its terms."""
+    mine = set(terms(sentence))
+    new = mine - set(terms(question)) or mine
+    if not new:
+        return 0.0
+    return len(new & set(terms(passage))) / len(new)
+
+
+def supports(lexical: float, cosine: float | None, cross_lingual: bool, t: Thresholds) -> bool:
+    if cross_lingual:
+        return cosine is not None and cosine >= t.support_cross_lingual
+    if cosine is None:  # no embeddings at hand: words alone
+        return lexical >= t.support_lexical
+    return lexical >= t.support_lexical and cosine >= t.support_cosine
+
+
+@dataclass
+class _Score:
+    n: int
+    lexical: float
+    cosine: float | None
+    ok: bool
+
+
+def verify(
+    claims: Sequence[Claim], sources: Sequence[Source], question: str = "", vectors: Vectors | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[SentenceVerdict]:  # fmt: skip
+    """One verdict per claim; see the module docstring for the rules."""
+    t = thresholds or Thresholds()
+    by_n = {s.n: s for s in sources}
+    svecs, cvecs = _embeddings(claims, sources, vectors)
+    out = []
+    for i, claim in enumerate(claims):
+        scores = [_score(claim.text, s, question, svecs, i, cvecs, t) for s in sources]
+        out.append(_verdict(claim, scores, by_n))
+    return out
+
+
+def _embeddings(claims: Sequence[Claim], sources: Sequence[Source], vectors: Vectors | None) -> tuple[Any, dict]:
+    if vectors is None or not claims or not sources:
+        return None, {}
+    cvecs = vectors.chunks([s.chunk_id for s in sources])
+    return (vectors.sentences([c.text for c in claims]) if cvecs else None), cvecs
+
+
+def _score(text: str, s: Source, question: str, svecs: Any, i: int, cvecs: dict, t: Thresholds) -> _Score:
+    vec = cvecs.get(s.chunk_id)
+    cos = float(np.dot(svecs[i], vec)) if svecs is not None and vec is not None else None
+    cross = L.detect(text) != L.detect(s.text)
+    lex = lexical_support(text, " ".join([*s.headings, s.text]), question)
+    return _Score(s.n, lex, cos, supports(lex, cos, cross, t))
+
+
+def _verdict(claim: Claim, scores: list[_Score], by_n: dict[int, Source]) -> SentenceVerdict:
+    ghosts = [n for n in claim.cited if n not in by_n]
+    cited = [s for s in scores if s.n in claim.cited]
+    notes = [f"citation [{n}] points to no source" for n in ghosts]
+    keep = [s for s in cited if s.ok]
+    if not keep:
+        others = sorted((s for s in scores if s.ok), key=lambda s: (s.lexical, s.cosine or 0), reverse=True)
+        keep = others[:1]
+        if keep:
+            notes.append(f"re-attributed to [{keep[0].n}]" if claim.cited else f"found in [{keep[0].n}]")
+    judged = keep or cited or scores
+    best = max(judged, key=lambda s: (s.lexical, s.cosine or 0), default=None)
+    return SentenceVerdict(
+        text=claim.text, cited=claim.cited, citations=[s.n for s in keep],
+        verdict="supported" if keep else "unsupported",
+        lexical=round(best.lexical, 4) if best else 0.0,
+        cosine=round(best.cosine, 4) if best and best.cosine is not None else 0.0, note="; ".join(notes),
+    )  # fmt: skip
+
+
+def quote(sentence: str, passage: str, limit: int = 240) -> str:
+    """The passage sentence that shares the most terms with `sentence` (the evidence to show)."""
+    want = set(terms(sentence))
+    spans = list(sentence_spans(passage)) or [(0, len(passage))]
+    a, b = max(spans, key=lambda sp: len(want & set(terms(passage[sp[0] : sp[1]]))))
+    text = " ".join(passage[a:b].split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def citations(verdicts: Sequence[SentenceVerdict], sources: Sequence[Source]) -> list[Citation]:
+    """One Citation per source that a supported sentence cites, quoting its best evidence."""
+    by_n = {s.n: s for s in sources}
+    out: dict[int, Citation] = {}
+    for v in verdicts:
+        if v.verdict != "supported":
+            continue
+        for n in v.citations:
+            if n not in out:
+                s = by_n[n]
+                out[n] = Citation(n=n, chunk_id=s.chunk_id, source=s.source, quote=quote(v.text, s.text),
+                                  score=round(v.lexical if v.cosine == 0 else (v.lexical + v.cosine) / 2, 4))  # fmt: skip
+    return [out[n] for n in sorted(out)]
+
+
+def render(verdicts: Sequence[SentenceVerdict], language: L.Lang, unsupported: str = "drop") -> str:
+    """The verified answer text: supported sentences with their [n] markers; unsupported ones
+    dropped (``unsupported="drop"``) or kept with a ``[?]`` flag (``"mark"``)."""
+    parts = []
+    for v in verdicts:
+        if v.verdict == "supported":
+            parts.append(_with_marks(v.text, v.citations, language))
+        elif unsupported == "mark":
+            parts.append(_with_marks(v.text, [], language, flag="[?]"))
+    return L.join_sentences(parts, language)
+
+
+def _with_marks(text: str, ns: list[int], language: L.Lang, flag: str = "") -> str:
+    marks = flag or "".join(f"[{n}]" for n in ns)
+    m = re.search(r"[。！？；.!?;]+[\"'”’」』）)]*$", text)
+    if not marks:
+        return text
+    sep = "" if language == "zh" else " "
+    return f"{text[: m.start()]}{sep}{marks}{text[m.start():]}" if m else f"{text}{sep}{marks}"
+
+
+_DONT_KNOW = re.compile(r"i don'?t know|i do not know|cannot answer|can't answer|not (?:mentioned|contain)|"
+                        r"我不知道|无法回答|没有(?:提到|提及|相关|答案)|不清楚", re.I)  # fmt: skip
+
+
+def says_dont_know(text: str) -> bool:
+    """True when a draft answer is the model declining (it then counts as an abstention)."""
+    head = text.strip()[:80]
+    return bool(_DONT_KNOW.search(head))

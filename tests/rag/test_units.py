@@ -1,0 +1,51 @@
+"""Pure functions of the pipeline: sentence/citation splitting, token-aware fitting, support scores."""
+
+from __future__ import annotations
+
+from lingxi.models.scripted import ScriptedChat
+from lingxi.rag.answer import Source, Thresholds
+from lingxi.rag.context import fit, format_source
+from lingxi.rag.lang import detect
+from lingxi.rag.verify import lexical_support, render, split_claims, supports
+
+
+def test_split_claims_chinese_and_english_markers():
+    claims = split_claims("灵犀可以离线运行[1]。它支持 GGUF 模型【2】！It serves HTTP. [3] Also [1, 2] and [^4].")
+    assert [c.text for c in claims] == ["灵犀可以离线运行。", "它支持 GGUF 模型！", "It serves HTTP.", "Also and."]
+    assert [c.cited for c in claims] == [[1], [2], [3], [1, 2, 4]]
+
+
+def test_render_puts_markers_before_the_end_mark():
+    from lingxi.rag.answer import SentenceVerdict
+
+    vs = [SentenceVerdict(text="灵犀可以离线运行。", citations=[1, 2], verdict="supported"),
+          SentenceVerdict(text="编造的。", verdict="unsupported")]
+    assert render(vs, "zh") == "灵犀可以离线运行[1][2]。"
+    assert render(vs, "zh", "mark") == "灵犀可以离线运行[1][2]。编造的[?]。"
+
+
+def test_fit_is_token_aware_and_cuts_at_sentences():
+    model = ScriptedChat()
+    long = Source(n=2, chunk_id="b", source="b", text="One two three. Four five six. Seven eight nine.")
+    first = Source(n=1, chunk_id="a", source="a", text="Alpha beta gamma.")
+    need = model.count_tokens(format_source(first)) + 1
+    kept = fit([first, long], model, need + 12)
+    assert [s.n for s in kept] == [1, 2] and kept[1].text == "One two three."
+    assert [s.n for s in fit([first, long], model, need)] == [1]
+
+
+def test_lexical_support_ignores_words_taken_from_the_question():
+    passage = "北京是中华人民共和国的首都。"
+    assert lexical_support("北京是中国的首都。", passage, "北京是哪个国家的首都？") > lexical_support(
+        "北京是日本的首都。", passage, "北京是哪个国家的首都？")
+    assert lexical_support("Paris is the capital.", "The capital of France is Paris.") == 1.0
+
+
+def test_supports_rules():
+    t = Thresholds(support_lexical=0.5, support_cosine=0.8, support_cross_lingual=0.9)
+    assert supports(0.6, 0.85, False, t) and not supports(0.4, 0.95, False, t) and not supports(0.9, 0.7, False, t)
+    assert supports(0.0, 0.91, True, t) and not supports(1.0, 0.89, True, t) and supports(0.6, None, False, t)
+
+
+def test_detect_language():
+    assert detect("灵犀是什么？") == "zh" and detect("What is lingxi?") == "en" and detect("灵犀 supports GGUF") == "zh"
