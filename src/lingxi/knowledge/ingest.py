@@ -80,8 +80,8 @@ def ingest_path(
     include: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
     progress: Progress | None = None,
-    batch_chunks: int = 2000,
-    batch_files: int = 64,
+    batch_chunks: int = 4000,
+    batch_files: int = 256,
 ) -> IngestReport:
     started = time.perf_counter()
     root = Path(root).expanduser().resolve()

@@ -219,9 +219,13 @@ class LanceStore:
     def vector_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if k <= 0:
             return []
-        where = " AND ".join(w for w in ("embedded = true", where_clause(filters)) if w)
+        # rows still waiting for their vector hold zeros: filter them out only while there are any
+        pending = "embedded = true" if self.table.count_rows("embedded = false") else ""
+        where = " AND ".join(w for w in (pending, where_clause(filters)) if w)
         q = self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").distance_type("cosine")
-        rows = q.where(where, prefilter=True).select([*COLUMNS, "_distance"]).limit(k).to_list()
+        if where:
+            q = q.where(where, prefilter=True)
+        rows = q.select([*COLUMNS, "_distance"]).limit(k).to_list()
         return [(self._chunk(r), 1.0 - float(r["_distance"])) for r in rows]
 
     def pending(self, limit: int) -> list[Chunk]:

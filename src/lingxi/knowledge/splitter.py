@@ -63,16 +63,18 @@ class Splitter:
                 chunks.append(_make_chunk(doc, a, b, headings, len(chunks)))
         return chunks
 
-    def _units(self, text: str, start: int, end: int, kind: str) -> Iterator[tuple[int, int]]:
+    def _units(self, text: str, start: int, end: int, kind: str) -> Iterator[tuple[int, int, int]]:
+        """(start, end, estimated tokens) of each unit; a unit too big for a chunk is cut."""
         if kind in ("rows", "code"):
             spans = _line_spans(text, start, end) if kind == "rows" else _block_spans(text, start, end)
         else:
             spans = sentence_spans(text, start, end)
         for a, b in spans:
-            if self.estimate(text[a:b]) <= self._budget or self.count_tokens(text[a:b]) <= self.max_tokens:
-                yield a, b
+            cost = self.estimate(text[a:b])
+            if cost <= self._budget or self.count_tokens(text[a:b]) <= self.max_tokens:
+                yield a, b, cost
             else:
-                yield from self._hard_split(text, a, b)
+                yield from ((x, y, self.estimate(text[x:y])) for x, y in self._hard_split(text, a, b))
 
     def _hard_split(self, text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
         """A unit longer than a chunk: cut it at commas or spaces, else by characters."""
@@ -93,10 +95,10 @@ class Splitter:
             while a < b and text[a].isspace():
                 a += 1
 
-    def _pack(self, text: str, units: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    def _pack(self, text: str, units: list[tuple[int, int, int]]) -> Iterator[tuple[int, int]]:
         """Greedy packing on estimated unit sizes up to the budget; a chunk over the budget
         (one big unit) is confirmed with the exact counter."""
-        costs = [self.estimate(text[a:b]) for a, b in units]
+        costs = [c for _, _, c in units]
         i = 0
         while i < len(units):
             used, j = costs[i], i + 1
