@@ -56,3 +56,8 @@ def test_page_metadata_and_model_tokenizer(e5):
     chunks = sp.split(doc)
     assert all(c.page == 3 for c in chunks)
     assert all(e5.count_tokens(c.text) <= 64 for c in chunks)
+
+
+def test_jieba_analyzer_offers_words():
+    got = terms("北京是中华人民共和国的首都 running", "jieba")
+    assert {"北京", "首都", "中华", "人民共和国", "run"} <= set(got)

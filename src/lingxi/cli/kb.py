@@ -31,12 +31,13 @@ def create(
     embedding: Annotated[str, typer.Option("--embedding", "-e", help="Embedding model: e5 (Chinese+English) or minilm.")] = "e5",
     chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk, in model tokens.")] = 256,
     overlap: Annotated[int, typer.Option("--overlap", help="Tokens shared by consecutive chunks.")] = 32,
+    analyzer: Annotated[str, typer.Option("--analyzer", help="Chinese keyword terms: bigram (no dictionary) or jieba.")] = "bigram",
     as_json: JsonOpt = False,
 ) -> None:
     """Create an empty knowledge base."""
     from lingxi.knowledge.kb import KnowledgeBase
 
-    kb = KnowledgeBase.create(name, embedding, chunk_tokens=chunk_tokens, overlap=overlap)
+    kb = KnowledgeBase.create(name, embedding, chunk_tokens=chunk_tokens, overlap=overlap, analyzer=analyzer)
     if as_json:
         print_json(kb.config)
     else:

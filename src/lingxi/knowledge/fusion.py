@@ -30,12 +30,12 @@ from lingxi.types import Chunk, Hit
 Scored = list[tuple[Chunk, float]]
 
 
-def coverage(query_terms: Sequence[str], chunk: Chunk) -> float:
+def coverage(query_terms: Sequence[str], chunk: Chunk, analyzer: str = "bigram") -> float:
     """Share of the query's distinct terms that occur in the chunk."""
     wanted = set(query_terms)
     if not wanted:
         return 0.0
-    return len(wanted & set(terms(embed_text(chunk)))) / len(wanted)
+    return len(wanted & set(terms(embed_text(chunk), analyzer))) / len(wanted)
 
 
 def fuse(
@@ -45,6 +45,7 @@ def fuse(
     k: int,
     vectors_of: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
     query_vector: np.ndarray | None = None,
+    analyzer: str = "bigram",
 ) -> list[Hit]:
     """Merge the two ranked lists into the k best `Hit`s with per-method scores."""
     chunks = {c.id: c for c, _ in [*keyword, *dense]}
@@ -54,7 +55,7 @@ def fuse(
         missing = [cid for cid in bm25 if cid not in cos]
         for cid, vec in vectors_of(missing).items():
             cos[cid] = float(np.dot(vec, query_vector))
-    w_kw = coverage(terms(query), keyword[0][0]) if keyword else 0.0
+    w_kw = coverage(terms(query, analyzer), keyword[0][0], analyzer) if keyword else 0.0
     w_vec = 1.0 if cos else 0.0
     top_bm25 = max(bm25.values(), default=0.0) or 1.0
     lo, hi = min(cos.values(), default=0.0), max(cos.values(), default=1.0)

@@ -26,6 +26,7 @@ from lingxi.knowledge.fusion import fuse, single
 from lingxi.knowledge.ingest import IngestReport, Progress, ingest_path
 from lingxi.knowledge.splitter import Splitter, embed_text
 from lingxi.knowledge.store import Filters, Store
+from lingxi.knowledge.text import check_analyzer
 from lingxi.types import Hit
 
 _NAME = re.compile(r"^[\w][\w.-]{0,63}$")
@@ -56,7 +57,7 @@ class KnowledgeBase:
     @classmethod
     def create(
         cls, name: str, embedding: str | Any = "e5", *, chunk_tokens: int = 256, overlap: int = 32,
-        settings: Settings | None = None, exist_ok: bool = False,
+        analyzer: str = "bigram", settings: Settings | None = None, exist_ok: bool = False,
     ) -> KnowledgeBase:  # fmt: skip
         path = kb_root(settings) / _check_name(name)
         if (path / "kb.json").exists():
@@ -65,10 +66,11 @@ class KnowledgeBase:
             raise StoreError(f"A knowledge base named '{name}' already exists.", f"use it, or remove it: lingxi kb rm {name}")
         embedder = get_embedder(embedding)
         Splitter(chunk_tokens, overlap)  # validate before writing anything
+        check_analyzer(analyzer)
         config = {
             "name": name, "embedding": embedding if isinstance(embedding, str) else embedder.name,
             "model_id": model_id(embedder), "dim": _dim(embedder), "chunk_tokens": chunk_tokens,
-            "overlap": overlap, "store": "lancedb", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "overlap": overlap, "analyzer": analyzer, "store": "lancedb", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }  # fmt: skip
         path.mkdir(parents=True, exist_ok=True)
         (path / "kb.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -107,6 +109,10 @@ class KnowledgeBase:
 
     # -- parts -------------------------------------------------------------------
     @property
+    def analyzer(self) -> str:
+        return str(self.config.get("analyzer", "bigram"))
+
+    @property
     def embedder(self) -> Any:
         if self._embedder is None:
             self._embedder = get_embedder(self.config["embedding"])
@@ -117,7 +123,7 @@ class KnowledgeBase:
         if self._store is None:
             from lingxi.knowledge.lance import LanceStore
 
-            self._store = LanceStore(self.path / "lance", dim=self.config["dim"])
+            self._store = LanceStore(self.path / "lance", dim=self.config["dim"], analyzer=self.analyzer)
         return self._store
 
     def splitter(self) -> Splitter:
@@ -186,7 +192,7 @@ class KnowledgeBase:
             dense = self.store.vector_search(qvec, pool, filters)
         if mode == "vector":
             return single(dense, "vector", k)
-        return fuse(query, keyword, dense, k, self.store.get_vectors, qvec)
+        return fuse(query, keyword, dense, k, self.store.get_vectors, qvec, self.analyzer)
 
     # -- facts ---------------------------------------------------------------------------
     def sources(self) -> dict[str, str]:

@@ -27,7 +27,7 @@ import numpy as np
 from lingxi.errors import StoreError, missing_extra
 from lingxi.knowledge.splitter import embed_text
 from lingxi.knowledge.store import Filters, sql_literal, where_clause
-from lingxi.knowledge.text import terms
+from lingxi.knowledge.text import check_analyzer, terms
 from lingxi.types import Chunk
 
 T = TypeVar("T")
@@ -52,9 +52,10 @@ def _retry(fn: Callable[[], T], attempts: int = 5) -> T:
 class LanceStore:
     """A `Store` in a LanceDB folder. Construction touches nothing on disk."""
 
-    def __init__(self, path: str | Path, dim: int) -> None:
+    def __init__(self, path: str | Path, dim: int, analyzer: str = "bigram") -> None:
         self.path = Path(path)
         self.dim = int(dim)
+        self.analyzer = check_analyzer(analyzer)
         self._tbl: Any = None
         self._lock = threading.RLock()
 
@@ -107,7 +108,7 @@ class LanceStore:
             "id": chunk.id, "source": chunk.source, "file_hash": file_hash, "text": chunk.text,
             "headings": list(chunk.headings), "page": chunk.page, "start": chunk.start, "end": chunk.end,
             "hash": chunk.hash, "kind": str(chunk.metadata.get("kind", "text")),
-            "metadata": json.dumps(meta, ensure_ascii=False), "terms": " ".join(terms(embed_text(chunk))),
+            "metadata": json.dumps(meta, ensure_ascii=False), "terms": " ".join(terms(embed_text(chunk), self.analyzer)),
             "embedded": vector is not None,
             "vector": (np.zeros(self.dim, np.float32) if vector is None else np.asarray(vector, np.float32)).tolist(),
         }  # fmt: skip
@@ -206,7 +207,7 @@ class LanceStore:
         return self.table.count_rows(where or None)
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        words = list(dict.fromkeys(terms(query)))
+        words = list(dict.fromkeys(terms(query, self.analyzer)))
         if not words or k <= 0:
             return []
         q = self.table.search(" ".join(words), query_type="fts", fts_columns="terms")

