@@ -99,6 +99,32 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX eval_runs_kind ON eval_runs (kind, created_at);
         """,
     ),
+    (
+        5,
+        "conversation sessions (lingxi ask --session, lingxi chat --kb): memory state and messages",
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kb TEXT,                         -- knowledge base the session asks
+            model TEXT,
+            memory TEXT NOT NULL,            -- buffer-window, summary, summary-buffer, entity
+            memory_state TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE session_messages (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            ts REAL NOT NULL,
+            role TEXT NOT NULL,              -- user or assistant
+            content TEXT NOT NULL,
+            query TEXT,                      -- user turns: the standalone question that was searched
+            meta TEXT NOT NULL DEFAULT '{}'  -- assistant turns: abstained, mode, citations
+        );
+        CREATE INDEX session_messages_session ON session_messages (session_id, id);
+        """,
+    ),
 ]
 
 _migrate_lock = threading.Lock()
