@@ -103,10 +103,16 @@ def test_interrupted_ingest_leaves_whole_files(tmp_path, e5):
     write(root, {f"f{i:03d}.txt": f"文件{i}的内容。" + "这是填充的句子。" * 40 for i in range(60)})
     KnowledgeBase.create("crash", embedding=e5, chunk_tokens=32, overlap=0)
     script = textwrap.dedent(f"""
+        import time
         from lingxi.knowledge import KnowledgeBase
         from lingxi.knowledge.ingest import ingest_path
         kb = KnowledgeBase.open("crash")
-        ingest_path(kb.store, kb.splitter(), {str(root)!r}, batch_files=1)
+        store, write = kb.store, kb.store.replace_sources
+        def slow(*args, **kwargs):  # a kill must land mid-ingest, even on a fast machine
+            write(*args, **kwargs)
+            time.sleep(0.02)
+        store.replace_sources = slow
+        ingest_path(store, kb.splitter(), {str(root)!r}, batch_files=1)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
     kb = KnowledgeBase.open("crash", e5)
@@ -139,3 +145,33 @@ def test_rerank_reorders_with_any_scorer(kb, folder):
     hits = kb.search("中国", k=3, mode="keyword", rerank=Longest())
     assert [h.scores["rerank"] for h in hits] == sorted((h.scores["rerank"] for h in hits), reverse=True)
     assert "keyword" in hits[0].scores
+
+
+def test_readers_keep_working_during_ingest_and_vanished_folder_is_dropped(kb, folder):
+    import threading
+
+    kb.ingest(folder, embed="later")
+    write(folder, {f"more/{i}.txt": f"第{i}个新增文件，讲的是离线安装。" for i in range(40)})
+    errors, seen = [], []
+
+    def reader():
+        while not done.is_set():
+            try:
+                seen.append(len(kb.search("离线安装", k=50, mode="keyword")))
+            except Exception as exc:  # pragma: no cover - the assertion below reports it
+                errors.append(exc)
+
+    done = threading.Event()
+    t = threading.Thread(target=reader)
+    t.start()
+    from lingxi.knowledge.ingest import ingest_path
+
+    ingest_path(kb.store, kb.splitter(), folder, batch_files=4)
+    done.set()
+    t.join()
+    assert not errors and seen and min(seen) >= 1 and kb.search("离线安装", k=50, mode="keyword")
+    import shutil
+
+    shutil.rmtree(folder / "more")
+    r = kb.ingest(folder / "more", embed="later")
+    assert len(r.deleted) == 40 and not any("/more/" in s for s in kb.sources())

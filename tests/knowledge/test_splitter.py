@@ -61,3 +61,8 @@ def test_page_metadata_and_model_tokenizer(e5):
 def test_jieba_analyzer_offers_words():
     got = terms("北京是中华人民共和国的首都 running", "jieba")
     assert {"北京", "首都", "人民", "中华人民共和国", "run"} <= set(got)
+
+
+def test_english_abbreviations_do_not_end_sentences():
+    t = "Ask Dr. Smith, e.g. by mail. It costs 3.5 dollars. See Fig. 2 now."
+    assert [t[a:b] for a, b in sentence_spans(t)] == ["Ask Dr. Smith, e.g. by mail.", "It costs 3.5 dollars.", "See Fig. 2 now."]

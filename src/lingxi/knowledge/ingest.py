@@ -87,7 +87,10 @@ def ingest_path(
     root = Path(root).expanduser().resolve()
     report = IngestReport()
     known = store.sources()
-    files = list(walk(root, include, exclude))
+    prefix = str(root) + os.sep
+    ours = [s for s in known if s == str(root) or s.startswith(prefix)]
+    # a folder or file that was ingested before and is gone now: everything from it is deleted
+    files = [] if ours and not root.exists() else list(walk(root, include, exclude))
     seen: set[str] = set()
     batch = _Batch(store, batch_chunks, batch_files)
     for n, path in enumerate(files, start=1):
@@ -113,8 +116,7 @@ def ingest_path(
         (report.changed if source in known else report.added).append(source)
         report.chunks += len(chunks)
     batch.flush()
-    prefix = str(root) + os.sep
-    gone = [s for s in known if s not in seen and (s == str(root) or s.startswith(prefix))]
+    gone = [s for s in ours if s not in seen]
     store.delete_sources(gone)
     report.deleted = gone
     report.seconds = time.perf_counter() - started

@@ -73,8 +73,10 @@ class KnowledgeBase:
             "overlap": overlap, "analyzer": analyzer, "store": "lancedb", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }  # fmt: skip
         path.mkdir(parents=True, exist_ok=True)
+        kb = cls(path, config, embedder)
+        kb.store.count()  # create the empty store now, so later concurrent opens never race to create it
         (path / "kb.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
-        return cls(path, config, embedder)
+        return kb
 
     @classmethod
     def open(cls, name: str, embedding: str | Any | None = None, *, settings: Settings | None = None) -> KnowledgeBase:

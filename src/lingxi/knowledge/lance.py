@@ -49,6 +49,15 @@ def _retry(fn: Callable[[], T], attempts: int = 5) -> T:
     raise AssertionError("unreachable")
 
 
+def _index_once(create: Callable[[], Any]) -> None:
+    """Create an index unless another process, opening the same new store, just did."""
+    try:
+        _retry(create)
+    except Exception as exc:
+        if "exist" not in str(exc).lower():
+            raise
+
+
 class LanceStore:
     """A `Store` in a LanceDB folder. Construction touches nothing on disk."""
 
@@ -96,9 +105,9 @@ class LanceStore:
         tbl = db.create_table(TABLE, schema=self._schema(), exist_ok=True)
         fts = FTS(base_tokenizer="whitespace", lower_case=False, stem=False, remove_stop_words=False,
                   ascii_folding=False, max_token_length=64)  # fmt: skip
-        _retry(lambda: tbl.create_index("terms", config=fts, replace=False))
+        _index_once(lambda: tbl.create_index("terms", config=fts, replace=False))
         for column in ("id", "source"):  # merges, vector updates and deletes look rows up by these
-            _retry(lambda c=column: tbl.create_index(c, config=BTree(), replace=False))
+            _index_once(lambda c=column: tbl.create_index(c, config=BTree(), replace=False))
         return tbl
 
     # -- rows ----------------------------------------------------------------

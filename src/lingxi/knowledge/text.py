@@ -19,6 +19,7 @@ _CLOSERS = re.escape("\"'”’」』）)】》〉]")
 # a sentence ends after CJK end marks (。！？；… possibly repeated) or after
 # . ! ? ; followed by whitespace; closing quotes/brackets stay with it
 _SENT_END = re.compile(rf"(?:[。！？；!?]+|…+|\.{{3}})[{_CLOSERS}]*|[.!?;][{_CLOSERS}]*(?=\s)|\n\s*\n")
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|No|Fig|al|Inc|Ltd|Co)|\b[A-Za-z])\.\Z")
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
@@ -37,6 +38,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterato
     end = len(text) if end is None else end
     pos = start
     for m in _SENT_END.finditer(text, start, end):
+        if m.group(0) == "." and _ABBREV.search(text, max(start, m.start() - 8), m.start() + 1):
+            continue  # "Dr. Smith", "e.g. this", "U.S. law": not a sentence end
         yield from _trimmed(text, pos, m.end())
         pos = m.end()
     yield from _trimmed(text, pos, end)
