@@ -196,9 +196,15 @@ def export(
     output: Annotated[Path | None, typer.Option("--out", "-o", help="JSONL file to write (default: stdout).")] = None,
 ) -> None:
     """Write every chunk (text, source, offsets, headings) as JSON lines."""
+    from lingxi.errors import StoreError
+
     kb = _kb(name)
-    rows = kb.store.table.search().select(["id", "source", "text", "page", "start", "end", "headings", "hash"]).limit(None)
-    lines = (json.dumps(r, ensure_ascii=False) + "\n" for r in rows.to_list())
+    chunks = getattr(kb.store, "iter_chunks", None)
+    if chunks is None:
+        raise StoreError(f"The store of '{name}' cannot list its chunks.", "export works with the LanceDB store")
+    lines = (json.dumps({"id": c.id, "source": c.source, "text": c.text, "page": c.page, "start": c.start,
+                         "end": c.end, "headings": c.headings, "hash": c.hash}, ensure_ascii=False) + "\n"
+             for c in chunks())  # fmt: skip
     if output is None:
         for line in lines:
             typer.echo(line, nl=False)

@@ -143,7 +143,8 @@ class KnowledgeBase:
         report = ingest_path(self.store, self.splitter(), path, include, exclude, progress)
         if embed == "wait":
             report.embedding = self.embed_pending(progress=progress)
-        self.store.optimize()
+        if report.added or report.changed or report.deleted or (report.embedding or {}).get("embedded"):
+            self.store.optimize()  # fold new rows into the indexes, compact, drop old versions
         return report
 
     def embed_pending(

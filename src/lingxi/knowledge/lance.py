@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -246,6 +246,13 @@ class LanceStore:
             return {}
         rows = self._select(f"embedded = true AND id IN ({', '.join(map(sql_literal, ids))})", ["id", "vector"])
         return {r["id"]: np.asarray(r["vector"], np.float32) for r in rows}
+
+    def iter_chunks(self, batch: int = 4096) -> Iterator[Chunk]:
+        """Every chunk, in storage order (for export)."""
+        if self.table.count_rows() == 0:
+            return
+        for rb in self.table.search().select(COLUMNS).limit(None).to_batches(batch):
+            yield from (self._chunk(r) for r in rb.to_pylist())
 
     # -- upkeep ----------------------------------------------------------------
     def optimize(self, cleanup_older_than: timedelta = timedelta(minutes=10)) -> None:
