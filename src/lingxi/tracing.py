@@ -9,9 +9,9 @@ compute seconds for local models, status and error:
   to every model it builds (turn it off with ``trace = false`` in lingxi.toml or
   ``LINGXI_TRACE=0``).
 
-`TraceWriter.record` only puts the row on a queue; one background thread per
-database writes rows in small batches, so tracing costs a call microseconds, not
-a disk sync. `traced` never changes what a provider returns: deltas pass
+`TraceWriter.record` only appends the row to a queue; one background thread per
+database writes rows in batches, so tracing costs a call microseconds, not a
+disk sync. `traced` never changes what a provider returns: deltas pass
 through as they come, and errors are re-raised untouched.
 """
 
@@ -20,10 +20,10 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -70,23 +70,37 @@ class Trace:
 
 
 class TraceWriter:
-    """Writes traces to one database from a background thread, in batches."""
+    """Writes traces to one database from a background thread, in batches.
 
-    def __init__(self, path: Path) -> None:
+    `record` appends to a deque and wakes the writer only when it was idle; the
+    writer then lingers `linger_s` so that the rows of busy periods go in one
+    transaction and the thread does not compete with the calls it records.
+    `flush` and `close` do not wait for the linger.
+    """
+
+    def __init__(self, path: Path, linger_s: float = 0.2) -> None:
         self.path = path
+        self.linger_s = linger_s
         self.broken = False
-        self._queue: queue.Queue[Trace | threading.Event | None] = queue.Queue()
+        self._items: deque[Trace | threading.Event | None] = deque()
+        self._wake = threading.Event()  # something to write
+        self._urgent = threading.Event()  # someone waits for it
+        self._awake = False
         self._thread = threading.Thread(target=self._run, name="lingxi-traces", daemon=True)
         self._thread.start()
 
     def record(self, trace: Trace) -> None:
-        if not self.broken:
-            self._queue.put(trace)
+        if self.broken:
+            return
+        self._items.append(trace)
+        if not self._awake:
+            self._awake = True
+            self._wake.set()
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, then stop."""
         if self._thread.is_alive():
-            self._queue.put(None)
+            self._push(None)
             self._thread.join(timeout)
 
     def flush(self, timeout: float = 5.0) -> None:
@@ -94,10 +108,15 @@ class TraceWriter:
         if not self._thread.is_alive():
             return
         done = threading.Event()
-        self._queue.put(done)
+        self._push(done)
         deadline = time.monotonic() + timeout
         while not done.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
             pass
+
+    def _push(self, item: threading.Event | None) -> None:
+        self._items.append(item)
+        self._urgent.set()
+        self._wake.set()
 
     def _run(self) -> None:
         try:
@@ -105,33 +124,35 @@ class TraceWriter:
         except Exception as exc:  # noqa: BLE001 - tracing must never break a model call
             self.broken = True
             log.warning("tracing is off: could not open %s: %s", self.path, exc)
-            self._drain()
+            self._settle(self._take())
             return
         try:
             while True:
-                batch = [self._queue.get()]
-                while len(batch) < 256:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
+                self._wake.wait()
+                self._urgent.wait(self.linger_s)
+                batch = self._take()
                 self._write(conn, [t for t in batch if isinstance(t, Trace)])
-                for item in batch:
-                    if isinstance(item, threading.Event):
-                        item.set()
-                if None in batch:
+                if self._settle(batch):
                     return
         finally:
             conn.close()
 
-    def _drain(self) -> None:
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
+    def _take(self) -> list[Trace | threading.Event | None]:
+        self._wake.clear()
+        self._urgent.clear()
+        self._awake = False  # from here on, a new record wakes the thread again
+        batch = []
+        while self._items:
+            batch.append(self._items.popleft())
+        return batch
+
+    @staticmethod
+    def _settle(batch: list[Any]) -> bool:
+        """Release flush() callers; True when close() asked the thread to stop."""
+        for item in batch:
             if isinstance(item, threading.Event):
                 item.set()
+        return None in batch
 
     def _write(self, conn: sqlite3.Connection, rows: list[Trace]) -> None:
         try:

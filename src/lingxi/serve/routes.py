@@ -79,21 +79,22 @@ async def _stream_chat(srv: Server, served: Served, trace: Trace, started: float
     async def body() -> AsyncIterator[str]:
         error, status = None, "cancelled"
         try:
-            batch = first
-            while batch:
-                if text := render(batch):
-                    yield text  # what has arrived goes out in one write
-                batch = await anext(batches, [])
-            if tail := "".join(sse(chunk) for chunk in chunks.end()):
-                yield tail
-            status = "ok"
-        except Exception as exc:  # after the headers: report in the stream, as OpenAI does
-            error, status = exc, "error"
-            yield sse(from_exception(exc).body())
-        finally:
+            try:
+                batch = first
+                while batch:
+                    if text := render(batch):
+                        yield text  # what has arrived goes out in one write
+                    batch = await anext(batches, [])
+                status = "ok"
+                if tail := "".join(sse(chunk) for chunk in chunks.end()):
+                    yield tail
+            except Exception as exc:  # after the headers: report in the stream, as OpenAI does
+                error, status = exc, "error"
+                yield sse(from_exception(exc).body())
+            yield "data: [DONE]\n\n"
+        finally:  # after [DONE]: the client has its whole answer before the trace is made
             stream.cancel()
             srv.finish(trace, started, usage=chunks.usage, queue_s=queue_s, error=error, status=status)
-        yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
 
