@@ -49,3 +49,9 @@ def test_supports_rules():
 
 def test_detect_language():
     assert detect("灵犀是什么？") == "zh" and detect("What is lingxi?") == "en" and detect("灵犀 supports GGUF") == "zh"
+
+
+def test_markers_opening_a_line_label_that_line():
+    claims = split_claims("[1] lingxi runs offline.\n[2] It serves HTTP. [3] More text.\n[4]")
+    assert [(c.text, c.cited) for c in claims] == [
+        ("lingxi runs offline.", [1]), ("It serves HTTP.", [2, 3]), ("More text.", [4])]

@@ -53,7 +53,8 @@ def _mount_optional() -> None:
             continue
         app.add_typer(group, name=name)
     for module, attr, name in (("lingxi.cli.nlp", "cluster", "cluster"), ("lingxi.cli.nlp", "compare", "compare"),
-                               ("lingxi.cli.agent", "agent_command", "agent")):
+                               ("lingxi.cli.agent", "agent_command", "agent"),
+                               ("lingxi.cli.ask", "ask_command", "ask"), ("lingxi.cli.ask", "demo_command", "demo")):
         try:
             app.command(name)(getattr(importlib.import_module(module), attr))
         except (ImportError, AttributeError):

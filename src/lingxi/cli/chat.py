@@ -28,8 +28,16 @@ def chat(
     max_tokens: MaxTokensOpt = 512,
     stop: StopOpt = None,
     seed: SeedOpt = None,
+    kb: Annotated[str | None, typer.Option("--kb", help="Answer from this knowledge base, with verified citations.", show_default=False)] = None,
+    session_name: Annotated[str | None, typer.Option("--session", help="With --kb: the conversation to keep or resume.", show_default=False)] = None,
+    memory: Annotated[str | None, typer.Option("--memory", help="With --kb: buffer-window, summary, summary-buffer or entity.", show_default=False)] = None,
 ) -> None:
-    """Talk with a model; type /help for commands."""
+    """Talk with a model; type /help for commands. With --kb, every answer is grounded in a knowledge base."""
+    if kb:
+        from lingxi.cli.ask import chat_with_kb
+
+        _enable_history()
+        return chat_with_kb(kb, model, session_name, memory, "auto")
     params = sampling(temperature, top_p, max_tokens, stop, seed)
     chat_model = Model(model)
     _enable_history()

@@ -28,10 +28,13 @@ class Thresholds(_Data):
     chose them is recorded in ``bench/results/rag_calibration.json``.
     """
 
-    # retrieval: abstain unless the best hit has this cosine similarity (e5, query vs passage) ...
+    # retrieval: abstain unless some hit has this cosine similarity (e5, query vs passage) ...
     retrieval_cosine: float = 0.80
-    # ... or its chunk contains this share of the question's keyword terms
+    # ... or its chunk contains this share of the question's keyword terms (English questions)
     retrieval_coverage: float = 0.75
+    # the same for Chinese questions (e5 rates Chinese pairs more similar across the board)
+    retrieval_cosine_zh: float = 0.875
+    retrieval_coverage_zh: float = 0.4
     # a sentence is supported by a chunk (same language) when this share of its new terms
     # (those not already in the question) occurs in the chunk ...
     support_lexical: float = 0.50

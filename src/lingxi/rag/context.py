@@ -36,12 +36,11 @@ def as_sources(hits: Sequence[Hit], query: str) -> list[Source]:
     return out
 
 
-def relevant(sources: Sequence[Source], thresholds: Thresholds) -> bool:
-    """True when some passage is close enough to the question to be worth answering from."""
-    return any(
-        (s.cosine is not None and s.cosine >= thresholds.retrieval_cosine) or s.coverage >= thresholds.retrieval_coverage
-        for s in sources
-    )
+def relevant(sources: Sequence[Source], thresholds: Thresholds, lang: str = "en") -> bool:
+    """True when some passage is close enough to a question in `lang` to be worth answering from."""
+    t = thresholds
+    cos, cov = (t.retrieval_cosine_zh, t.retrieval_coverage_zh) if lang == "zh" else (t.retrieval_cosine, t.retrieval_coverage)
+    return any((s.cosine is not None and s.cosine >= cos) or s.coverage >= cov for s in sources)
 
 
 def window(model: Any) -> int:
@@ -50,8 +49,9 @@ def window(model: Any) -> int:
 
 
 def format_source(s: Source) -> str:
-    where = " > ".join(s.headings)
-    return f"[{s.n}] " + (f"({where}) " if where else "") + " ".join(s.text.split())
+    """One numbered passage as the model sees it. Headings are left out: small models
+    copy them into the answer as if they were sentences."""
+    return f"[{s.n}] " + " ".join(s.text.split())
 
 
 def fit(sources: Sequence[Source], model: Any, budget: int) -> list[Source]:

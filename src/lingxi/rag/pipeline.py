@@ -59,7 +59,7 @@ def answer_question(
     t = time.perf_counter()
     sources = retrieve(kb, base.query, o.k, o.filters)
     tm.retrieve = time.perf_counter() - t
-    if not relevant(sources, o.thresholds):
+    if not relevant(sources, o.thresholds, base.lang):
         why = "the knowledge base is empty" if not sources else "no passage is close enough to the question"
         return _abstain(base, sources[:3], L.DONT_KNOW, why, tm, started)
     vectors = Vectors(kb) if any(s.cosine is not None for s in sources) else None

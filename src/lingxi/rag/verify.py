@@ -41,12 +41,14 @@ class Claim:
 
 def split_claims(answer: str) -> list[Claim]:
     """Sentences (Chinese and English) with the [n] markers they carry. Markers standing
-    alone, or opening a sentence, belong to the sentence before ("… capital. [1] It …")."""
+    alone, or opening a sentence within a line, belong to the sentence before
+    ("… capital. [1] It …"); a marker opening a line labels that line ("[2] It …")."""
     claims: list[Claim] = []
     for a, b in sentence_spans(answer):
         raw = answer[a:b]
         lead = re.match(rf"^(?:\s*{_MARKER.pattern})+", raw, re.I)
-        if lead and claims:
+        line_start = answer[:a].rstrip(" \t").endswith("\n") or not answer[:a].strip()
+        if lead and claims and not (line_start and raw[lead.end():].strip()):
             claims[-1].cited.extend(_numbers(lead.group(0)))
             raw = raw[lead.end():]
         nums = _numbers(raw)

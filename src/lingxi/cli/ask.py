@@ -1,0 +1,178 @@
+"""`lingxi ask`, `lingxi demo` and the knowledge-base side of `lingxi chat --kb`.
+
+    lingxi ask "灵犀如何验证引用？" --kb docs [--mode auto|generate|extractive] [--session NAME] [--json]
+    lingxi demo                        # ingest samples/docs and answer one question, on the embedded defaults
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lingxi.cli.common import JsonOpt, ModelOpt, err, out, print_json
+
+KbOpt = Annotated[str, typer.Option("--kb", help="Knowledge base to answer from (see: lingxi kb ls).")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="auto (generate, fall back to extractive), generate or extractive.")]
+SessionOpt = Annotated[str | None, typer.Option("--session", help="Keep a conversation under this name (follow-ups are rewritten).", show_default=False)]
+MemoryOpt = Annotated[str | None, typer.Option("--memory", help="Session memory: buffer-window, summary, summary-buffer or entity.", show_default=False)]
+KOpt = Annotated[int, typer.Option("--k", "-k", help="Passages to retrieve.")]
+MarkOpt = Annotated[bool, typer.Option("--mark-unsupported", help="Keep unsupported sentences, flagged [?], instead of dropping them.")]
+DEMO_QUESTION = "How does lingxi check the citations in an answer?"
+
+
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The question (Chinese or English).")],
+    kb: KbOpt,
+    mode: ModeOpt = "auto",
+    session: SessionOpt = None,
+    memory: MemoryOpt = None,
+    model: ModelOpt = None,
+    k: KOpt = 4,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Longest answer, in tokens.")] = 256,
+    mark_unsupported: MarkOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer from a knowledge base with verified citations, or say "I don't know"."""
+    answer = run_ask(question, kb, mode, session, memory, model, k, max_tokens, mark_unsupported, stream=not as_json)
+    if as_json:
+        print_json(answer.model_dump(mode="json"))
+    else:
+        show(answer)
+
+
+def run_ask(question: str, kb: Any, mode: str, session: str | None, memory: str | None, model: str | None, k: int,
+            max_tokens: int, mark_unsupported: bool, stream: bool) -> Any:  # fmt: skip
+    from lingxi.rag import ask
+    from lingxi.rag.pipeline import Options
+
+    options = Options(k=k, max_tokens=max_tokens, unsupported="mark" if mark_unsupported else "drop")
+    streamed: list[str] = []
+
+    def on_token(text: str) -> None:
+        if not streamed:
+            err.print("draft: ", end="", style="dim")
+        streamed.append(text)
+        out.print(text, end="", markup=False, style="dim")
+        out.file.flush()
+
+    answer = ask(question, kb=kb, model=model, session=session, mode=mode,  # type: ignore[arg-type]
+                 memory=memory, options=options, on_token=on_token if stream else None)  # fmt: skip
+    if streamed:
+        out.print()
+    return answer
+
+
+def show(answer: Any) -> None:
+    """The verified answer, what verification did, then the numbered sources."""
+    from lingxi.rag import lang as L
+
+    verdicts = answer.sentences
+    kept = sum(v.verdict == "supported" for v in verdicts)
+    if answer.abstained:
+        status = f"abstained: {answer.reason}"
+    elif answer.mode == "extractive":
+        status = f"extractive: {answer.reason}"
+    else:
+        status = f"{kept} of {len(verdicts)} sentences verified" + (f"; {answer.reason}" if answer.reason else "")
+    if answer.query != answer.question:
+        err.print(f"(searched for: {answer.query})", markup=False, style="dim")
+    out.print(answer.text, markup=False, style="bold")
+    err.print(f"({status}; {answer.timings.total:.1f} s)", markup=False, style="dim")
+    if answer.abstained:
+        if answer.sources:
+            out.print(L.CLOSEST[answer.lang], markup=False)
+            for s in answer.sources:
+                _source_line(s.n, s, " ".join(s.text.split())[:200])
+        return
+    if answer.citations:
+        out.print(L.SOURCES[answer.lang], markup=False)
+        by_n = {s.n: s for s in answer.sources}
+        for c in answer.citations:
+            _source_line(c.n, by_n[c.n], c.quote)
+
+
+def _source_line(n: int, s: Any, quote: str) -> None:
+    where = _short(s.source) + (f" p.{s.page}" if s.page else "") + (" › " + " › ".join(s.headings) if s.headings else "")
+    out.print(f"[{n}] {where}", markup=False)
+    out.print(f"    “{quote}”", markup=False)
+
+
+def _short(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+# -- lingxi demo ----------------------------------------------------------------------------
+
+def sample_docs() -> Path:
+    """The sample corpus shipped with lingxi (samples/docs at the root of the source tree)."""
+    import lingxi
+
+    for root in (Path(lingxi.__file__).resolve().parents[2], Path.cwd()):
+        if (root / "samples" / "docs").is_dir():
+            return root / "samples" / "docs"
+    from lingxi.errors import ConfigError
+
+    raise ConfigError("The sample corpus samples/docs was not found.", "run from a clone of lingxi, or pass --docs PATH")
+
+
+def demo_command(
+    question: Annotated[str, typer.Option("--question", "-q", help="What to ask the sample corpus.")] = DEMO_QUESTION,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Folder to ingest (default: the shipped samples/docs).", show_default=False)] = None,
+    kb: Annotated[str, typer.Option("--kb", help="Knowledge base to (re)build.")] = "lingxi-demo",
+    mode: ModeOpt = "auto",
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest the sample corpus and answer one question with verified citations (embedded defaults)."""
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    folder = docs or sample_docs()
+    started = time.perf_counter()
+    base = KnowledgeBase.create(kb, exist_ok=True)
+    report = base.ingest(folder)
+    if not as_json:
+        err.print(f"knowledge base '{kb}': {len(report.added)} files added, {len(report.changed)} changed, "
+                  f"{report.unchanged} unchanged from {folder} ({time.perf_counter() - started:.1f} s)", markup=False)  # fmt: skip
+        err.print(f"question: {question}", markup=False)
+    answer = run_ask(question, base, mode, None, None, model, 4, 256, False, stream=not as_json)
+    if as_json:
+        print_json({"kb": kb, "docs": str(folder), "ingest": report.as_dict(), "answer": answer.model_dump(mode="json")})
+        return
+    show(answer)
+    if answer.abstained:
+        raise typer.Exit(1)
+
+
+# -- lingxi chat --kb ---------------------------------------------------------------------------
+
+def chat_with_kb(kb: str, model: str | None, session: str | None, memory: str | None, mode: str) -> None:
+    """The interactive loop behind `lingxi chat --kb NAME`: every line is asked in one session."""
+    from lingxi.rag.api import open_kb
+
+    base = open_kb(kb)
+    name = session or time.strftime("chat-%Y%m%d-%H%M%S")
+    err.print(f"lingxi chat over '{kb}' (session {name}); answers cite the knowledge base. /exit or Ctrl-D to leave.",
+              markup=False)  # fmt: skip
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            err.print()
+            return
+        if line in ("/exit", "/quit"):
+            return
+        if not line:
+            continue
+        from lingxi.errors import LingxiError
+
+        try:
+            show(run_ask(line, base, mode, name, memory, model, 4, 256, False, stream=True))
+            memory = None  # the strategy is fixed once the session exists
+        except LingxiError as exc:
+            err.print(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), markup=False)
