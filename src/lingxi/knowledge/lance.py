@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from lingxi.errors import StoreError, missing_extra
+from lingxi.errors import StoreError
+from lingxi.knowledge.encoding import missing_core
 from lingxi.knowledge.splitter import embed_text
 from lingxi.knowledge.store import Filters, sql_literal, where_clause
 from lingxi.knowledge.text import check_analyzer, terms
@@ -91,7 +92,7 @@ class LanceStore:
             import lancedb
             from lancedb.index import FTS, BTree
         except ImportError as exc:
-            raise missing_extra("lancedb", "kb") from exc
+            raise missing_core("lancedb") from exc
         db = lancedb.connect(str(self.path), read_consistency_interval=timedelta(0))
         if TABLE in db.list_tables().tables:
             tbl = db.open_table(TABLE)

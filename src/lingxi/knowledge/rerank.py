@@ -33,7 +33,7 @@ class CrossEncoderReranker:
             try:
                 from sentence_transformers import CrossEncoder
             except ImportError as exc:
-                raise missing_extra("sentence-transformers", "rerank") from exc
+                raise missing_extra("sentence-transformers", "minilm") from exc
             try:
                 self._model = CrossEncoder(self.path, device=self.device)
             except (OSError, ValueError) as exc:

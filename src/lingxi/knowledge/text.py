@@ -105,9 +105,9 @@ def _jieba():  # type: ignore[no-untyped-def]
     try:
         import jieba
     except ImportError as exc:
-        from lingxi.errors import missing_extra
+        from lingxi.knowledge.encoding import missing_core
 
-        raise missing_extra("jieba", "kb") from exc
+        raise missing_core("jieba") from exc
     import logging
 
     jieba.setLogLevel(logging.WARNING)
