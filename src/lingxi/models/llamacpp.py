@@ -80,7 +80,7 @@ class LlamaCppChat:
                 llm = Llama(
                     model_path=str(path),
                     n_ctx=min(self.n_ctx, LOGPROBS_N_CTX) if logits_all else self.n_ctx,
-                    n_threads=self.n_threads or max(1, os.cpu_count() or 1),
+                    n_threads=self.n_threads or max(1, (os.cpu_count() or 2) // 2),  # llama.cpp's own default: about the physical cores
                     logits_all=logits_all,
                     chat_format=self.chat_format,
                     verbose=False,
