@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None  # used by "openai:MODEL" specs without "@URL"
     openai_api_key: SecretStr | None = None
     trace: bool = True  # record every model call in the home database (lingxi traces)
+    pg_dsn: SecretStr | None = None  # LINGXI_PG_DSN: PostgreSQL + pgvector for knowledge bases with store="pgvector"
 
     @classmethod
     def settings_customise_sources(

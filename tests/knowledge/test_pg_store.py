@@ -126,3 +126,49 @@ def test_missing_dsn_says_which_setting(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_tsvector_literal_keeps_terms_exactly() -> None:
     assert tsvector_literal(["don't", "北京", "北京", "a\\b"]) == "'don''t':1 '北京':2,3 'a\\\\b':4"
+
+
+@needs_pg
+def test_pgvector_knowledge_base_ingests_and_searches(tmp_path, bag) -> None:
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# 安装\n\n本软件支持离线安装，第1段内容讲安装步骤。", encoding="utf-8")
+    (docs / "b.txt").write_text("Coffee is brewed from roasted coffee beans.", encoding="utf-8")
+    kb = KnowledgeBase.create("pgkb", embedding=bag, store="pgvector", dsn=DSN)
+    try:
+        assert kb.config["store"] == "pgvector" and "dsn" in kb.config and "table" in kb.config
+        again = KnowledgeBase.open("pgkb", embedding=bag)
+        assert type(again.store).__name__ == "PgStore" and again.store.table == kb.config["table"]
+        report = kb.ingest(docs)
+        assert len(report.added) == 2 and again.info()["embedded"] == report.chunks
+        hits = again.search("离线安装的步骤", k=2)
+        assert hits[0].chunk.source.endswith("a.md") and {"keyword", "vector"} <= hits[0].scores.keys()
+        assert again.search("1段内容", k=1, mode="keyword")[0].chunk.source.endswith("a.md")
+        assert again.search("roasted coffee", k=1)[0].chunk.source.endswith("b.txt")
+    finally:
+        KnowledgeBase.remove("pgkb")
+    assert "pgkb" not in KnowledgeBase.names()
+    import psycopg
+
+    with psycopg.connect(DSN) as conn:  # the server-side table went with it
+        assert conn.execute("SELECT to_regclass(%s)", (f'lingxi."{kb.config["table"]}"',)).fetchone()[0] is None
+
+
+def test_pg_dsn_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINGXI_PG_DSN", "postgresql://me:pw@127.0.0.1:1/db")
+    from lingxi.config import load_settings
+
+    assert load_settings().pg_dsn.get_secret_value().endswith("/db")
+    monkeypatch.delenv("LINGXI_PG_DSN")
+    monkeypatch.setattr("lingxi.knowledge.pg._settings_dsn", lambda: "postgresql://x@127.0.0.1:2/viatoml")
+    assert PgStore(None, 8).dsn.endswith("viatoml")
+
+
+def test_kb_json_keeps_no_password() -> None:
+    from lingxi.knowledge.pg import table_for, without_password
+
+    assert without_password("postgresql://me:s3cret@h:5432/db") == "postgresql://me@h:5432/db"
+    assert "s3cret" not in without_password("host=h password=s3cret dbname=d")
+    assert len(table_for("x" * 64)) < 63 and table_for("a.b") != table_for("a_b")

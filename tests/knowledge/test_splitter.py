@@ -66,3 +66,9 @@ def test_jieba_analyzer_offers_words():
 def test_english_abbreviations_do_not_end_sentences():
     t = "Ask Dr. Smith, e.g. by mail. It costs 3.5 dollars. See Fig. 2 now."
     assert [t[a:b] for a, b in sentence_spans(t)] == ["Ask Dr. Smith, e.g. by mail.", "It costs 3.5 dollars.", "See Fig. 2 now."]
+
+
+def test_digits_and_cjk_are_separate_terms():
+    assert terms("第1段内容") == ["第", "1", "段内", "内容"]
+    assert terms("iPhone15手机2024年") == ["iphone15", "手机", "2024", "年"]
+    assert terms("abc中文") == ["abc", "中文"]

@@ -32,16 +32,20 @@ def create(
     chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk, in model tokens.")] = 256,
     overlap: Annotated[int, typer.Option("--overlap", help="Tokens shared by consecutive chunks.")] = 32,
     analyzer: Annotated[str, typer.Option("--analyzer", help="Chinese keyword terms: bigram (no dictionary) or jieba.")] = "bigram",
+    store: Annotated[str, typer.Option("--store", help="Store backend: lancedb (embedded) or pgvector (PostgreSQL).")] = "lancedb",
+    dsn: Annotated[str | None, typer.Option("--dsn", help="pgvector: PostgreSQL DSN (default: LINGXI_PG_DSN); "
+                                            "its password is not saved (use PGPASSWORD or ~/.pgpass).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create an empty knowledge base."""
     from lingxi.knowledge.kb import KnowledgeBase
 
-    kb = KnowledgeBase.create(name, embedding, chunk_tokens=chunk_tokens, overlap=overlap, analyzer=analyzer)
+    kb = KnowledgeBase.create(name, embedding, chunk_tokens=chunk_tokens, overlap=overlap, analyzer=analyzer,
+                              store=store, dsn=dsn)  # fmt: skip
     if as_json:
         print_json(kb.config)
     else:
-        out.print(f"created knowledge base '{name}' ({kb.config['model_id']}) at {kb.path}", markup=False)
+        out.print(f"created knowledge base '{name}' ({kb.config['model_id']}, {store}) at {kb.path}", markup=False)
 
 
 def _progress_bar(enabled: bool) -> tuple[Progress | None, Any]:

@@ -58,7 +58,11 @@ class KnowledgeBase:
     def create(
         cls, name: str, embedding: str | Any = "e5", *, chunk_tokens: int = 256, overlap: int = 32,
         analyzer: str = "bigram", settings: Settings | None = None, exist_ok: bool = False,
+        store: str = "lancedb", dsn: str | None = None,
     ) -> KnowledgeBase:  # fmt: skip
+        """A new, empty knowledge base. `store` names a registered store backend: "lancedb"
+        (embedded, the default) or "pgvector" (PostgreSQL; `dsn`, else LINGXI_PG_DSN / pg_dsn).
+        kb.json keeps a given DSN without its password (libpq then reads PGPASSWORD or ~/.pgpass)."""
         path = kb_root(settings) / _check_name(name)
         if (path / "kb.json").exists():
             if exist_ok:
@@ -67,14 +71,27 @@ class KnowledgeBase:
         embedder = get_embedder(embedding)
         Splitter(chunk_tokens, overlap)  # validate before writing anything
         check_analyzer(analyzer)
+        store_class(store)  # an unknown backend fails before anything is written
         config = {
             "name": name, "embedding": embedding if isinstance(embedding, str) else embedder.name,
             "model_id": model_id(embedder), "dim": _dim(embedder), "chunk_tokens": chunk_tokens,
-            "overlap": overlap, "analyzer": analyzer, "store": "lancedb", "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "overlap": overlap, "analyzer": analyzer, "store": store, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }  # fmt: skip
+        if store == "pgvector":
+            from lingxi.knowledge.pg import table_for, without_password
+
+            config.update(table=table_for(name), schema="lingxi", **({"dsn": without_password(dsn)} if dsn else {}))
+        created = not path.exists()
         path.mkdir(parents=True, exist_ok=True)
         kb = cls(path, config, embedder)
-        kb.store.count()  # create the empty store now, so later concurrent opens never race to create it
+        if dsn:
+            kb._store = store_class(store)(dsn, config["dim"], table=config["table"], schema="lingxi", analyzer=analyzer)
+        try:
+            kb.store.count()  # create the empty store now, so later concurrent opens never race to create it
+        except Exception:
+            if created:
+                shutil.rmtree(path, ignore_errors=True)
+            raise
         (path / "kb.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
         return kb
 
@@ -107,6 +124,11 @@ class KnowledgeBase:
         path = kb_root(settings) / _check_name(name)
         if not (path / "kb.json").exists():
             raise StoreError(f"No knowledge base named '{name}'.", "see the list with: lingxi kb ls")
+        config = json.loads((path / "kb.json").read_text(encoding="utf-8"))
+        if config.get("store", "lancedb") != "lancedb":  # a server-side table goes too
+            drop = getattr(store_class(config["store"]).from_kb(path, config), "drop", None)
+            if drop:
+                drop()
         shutil.rmtree(path)
 
     # -- parts -------------------------------------------------------------------
@@ -123,9 +145,7 @@ class KnowledgeBase:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from lingxi.knowledge.lance import LanceStore
-
-            self._store = LanceStore(self.path / "lance", dim=self.config["dim"], analyzer=self.analyzer)
+            self._store = store_class(self.config.get("store", "lancedb")).from_kb(self.path, self.config)
         return self._store
 
     def splitter(self) -> Splitter:
@@ -209,6 +229,17 @@ class KnowledgeBase:
 
     def __repr__(self) -> str:
         return f"KnowledgeBase(name={self.name!r}, model_id={self.config['model_id']!r})"
+
+
+def store_class(name: str) -> Any:
+    """The registered store backend `name` (a class with ``from_kb(path, config)``)."""
+    from lingxi.registry import default_registry
+
+    cls = default_registry().get("store", name)
+    if not hasattr(cls, "from_kb"):
+        raise ConfigError(f"The store provider '{name}' cannot open a knowledge base (it has no from_kb).",
+                          "give the store class a classmethod from_kb(path, config) returning the store")  # fmt: skip
+    return cls
 
 
 def _dim(embedder: Any) -> int:

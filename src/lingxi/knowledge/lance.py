@@ -62,6 +62,11 @@ def _index_once(create: Callable[[], Any]) -> None:
 class LanceStore:
     """A `Store` in a LanceDB folder. Construction touches nothing on disk."""
 
+    @classmethod
+    def from_kb(cls, path: Path, config: Mapping[str, Any]) -> LanceStore:
+        """The store of a knowledge base folder (kb.json's ``"store": "lancedb"``)."""
+        return cls(Path(path) / "lance", dim=int(config["dim"]), analyzer=str(config.get("analyzer", "bigram")))
+
     def __init__(self, path: str | Path, dim: int, analyzer: str = "bigram") -> None:
         self.path = Path(path)
         self.dim = int(dim)

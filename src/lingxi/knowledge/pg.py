@@ -53,7 +53,7 @@ import numpy as np
 from lingxi.errors import StoreError, missing_extra
 from lingxi.knowledge.splitter import embed_text
 from lingxi.knowledge.store import Filters, where_clause
-from lingxi.knowledge.text import terms
+from lingxi.knowledge.text import check_analyzer, terms
 from lingxi.types import Chunk
 
 DSN_ENV = "LINGXI_PG_DSN"
@@ -69,6 +69,20 @@ def redact(dsn: str) -> str:
     """The DSN without its password (for messages)."""
     dsn = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
     return re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn)
+
+
+def without_password(dsn: str) -> str:
+    """The DSN with its password removed (what a knowledge base's kb.json may keep)."""
+    dsn = re.sub(r"(://[^:/@]+):[^@]*@", r"\1@", dsn)
+    return re.sub(r"\s*password\s*=\s*\S+", "", dsn).strip()
+
+
+def table_for(kb_name: str) -> str:
+    """A PostgreSQL table name for a knowledge base: readable, unique, under the 63-byte limit."""
+    import hashlib
+
+    safe = re.sub(r"[^a-z0-9_]", "_", kb_name.lower())[:40]
+    return f"kb_{safe}_{hashlib.sha1(kb_name.encode()).hexdigest()[:8]}"
 
 
 def _quote_lexeme(term: str) -> str:
@@ -99,18 +113,21 @@ class PgStore:
     def __init__(
         self, dsn: str | None = None, dim: int = 384, *, table: str = "chunks", schema: str = "lingxi",
         iterative_scan: str = "relaxed_order", ef_search: int = 100, hnsw_min_rows: int = HNSW_MIN_ROWS,
+        analyzer: str = "bigram",
     ) -> None:  # fmt: skip
-        self.dsn = dsn or os.environ.get(DSN_ENV, "")
+        self.dsn = dsn or os.environ.get(DSN_ENV, "") or _settings_dsn()
         if not self.dsn:
             raise StoreError(
                 "No PostgreSQL DSN was given for the pgvector store.",
-                f"set {DSN_ENV}=postgresql://USER:PASSWORD@HOST:5432/DBNAME (scripts/pg.sh start prints one)",
+                f"set {DSN_ENV}=postgresql://USER:PASSWORD@HOST:5432/DBNAME or pg_dsn in lingxi.toml "
+                "(scripts/pg.sh start prints one)",
             )
         if iterative_scan not in ("off", "relaxed_order", "strict_order"):
             raise StoreError(f"Unknown hnsw.iterative_scan mode '{iterative_scan}'.", "use relaxed_order, strict_order or off")
         self.iterative_scan = iterative_scan
         self.ef_search, self.hnsw_min_rows = int(ef_search), int(hnsw_min_rows)
         self.dim = int(dim)
+        self.analyzer = check_analyzer(analyzer)
         self.table, self.schema = table, schema
         self._ident = f"{_ident(schema)}.{_ident(table)}"
         self._hnsw_name = _ident(f"{table}_hnsw")
@@ -119,6 +136,14 @@ class PgStore:
         self._setup_lock = threading.Lock()
         self._ready = False
         self._stats: tuple[float, int, float] | None = None  # (when, rows, average terms per row)
+
+    @classmethod
+    def from_kb(cls, path: Any, config: Mapping[str, Any]) -> PgStore:
+        """The store of a knowledge base whose kb.json says ``"store": "pgvector"``. The DSN is the
+        one given at creation (kept without its password: libpq then reads PGPASSWORD or
+        ~/.pgpass), else ``LINGXI_PG_DSN`` / ``pg_dsn`` in lingxi.toml."""
+        return cls(config.get("dsn") or None, int(config["dim"]), table=str(config.get("table") or "chunks"),
+                   schema=str(config.get("schema") or "lingxi"), analyzer=str(config.get("analyzer", "bigram")))  # fmt: skip
 
     def __repr__(self) -> str:
         return f"PgStore(dsn={redact(self.dsn)!r}, dim={self.dim}, table={self.schema}.{self.table})"
@@ -218,7 +243,7 @@ class PgStore:
     # -- rows ----------------------------------------------------------------------
     def _row(self, chunk: Chunk, vector: Any, file_hash: str) -> tuple[Any, ...]:
         meta = {k: v for k, v in chunk.metadata.items() if k not in ("kind", "file_hash")}
-        words = terms(embed_text(chunk))
+        words = terms(embed_text(chunk), self.analyzer)
         vec = None if vector is None else np.asarray(vector, np.float32)
         if vec is not None and vec.shape != (self.dim,):
             raise StoreError(f"A vector for '{chunk.id}' has shape {vec.shape}, not ({self.dim},).",
@@ -319,7 +344,7 @@ class PgStore:
         return self._stats[1], self._stats[2]
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        words = list(dict.fromkeys(w for w in terms(query) if len(w.encode()) < 1024))
+        words = list(dict.fromkeys(w for w in terms(query, self.analyzer) if len(w.encode()) < 1024))
         if not words or k <= 0:
             return []
         n, avgdl = self._corpus_stats()
@@ -402,6 +427,17 @@ class PgStore:
             conn.execute(self._q("DROP TABLE IF EXISTS {t}"))
         self._ready = False
         self._stats = None
+
+
+def _settings_dsn() -> str:
+    """The DSN from lingxi's settings (``pg_dsn`` in lingxi.toml or ``LINGXI_PG_DSN``), or ""."""
+    from lingxi.config import load_settings
+
+    try:
+        secret = load_settings().pg_dsn
+    except Exception:  # a broken lingxi.toml is reported where settings are used; here it is "no DSN"
+        return ""
+    return secret.get_secret_value() if secret else ""
 
 
 def _column(name: str) -> str:

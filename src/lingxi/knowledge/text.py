@@ -20,7 +20,8 @@ _CLOSERS = re.escape("\"'”’」』）)】》〉]")
 # . ! ? ; followed by whitespace; closing quotes/brackets stay with it
 _SENT_END = re.compile(rf"(?:[。！？；!?]+|…+|\.{{3}})[{_CLOSERS}]*|[.!?;][{_CLOSERS}]*(?=\s)|\n\s*\n")
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|vs|etc|No|Fig|al|Inc|Ltd|Co)|\b[A-Za-z])\.\Z")
-_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+# CJK runs and other words are separate tokens, so "第1段" is 第 / 1 / 段, never "1段"
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)?", re.UNICODE)
 _IS_CJK = re.compile(rf"[{_CJK}]")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
 _WORD = re.compile(r"[^\W_]+")
