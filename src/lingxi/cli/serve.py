@@ -48,6 +48,9 @@ def serve_command(
     allow_any_model: Annotated[bool, typer.Option("--allow-any-model", help="Accept PROVIDER:TARGET names, paths and URLs, not only aliases.")] = False,
     preload: Annotated[list[str] | None, typer.Option(help="Load this model before reporting ready (repeat).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    keep_alive: Annotated[int, typer.Option(help="Seconds an idle keep-alive connection stays open; longer than "
+                                            "clients keep pooled connections (httpx/openai: 5 s), so that a "
+                                            "request never meets a connection the server is closing.")] = 75,
 ) -> None:
     """Serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /metrics)."""
     import uvicorn
@@ -69,7 +72,7 @@ def serve_command(
         finally:
             conn.close()
     typer.echo(f"lingxi serving on http://{host}:{port}/v1 (default model: {settings.default_model})", err=True)
-    uvicorn.run(create_app(settings, serve), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(settings, serve), host=host, port=port, log_level=log_level, timeout_keep_alive=keep_alive)
 
 
 def cor_list(values: list[str] | None) -> list[str]:
