@@ -147,6 +147,10 @@ def test_pgvector_knowledge_base_ingests_and_searches(tmp_path, bag) -> None:
         assert hits[0].chunk.source.endswith("a.md") and {"keyword", "vector"} <= hits[0].scores.keys()
         assert again.search("1段内容", k=1, mode="keyword")[0].chunk.source.endswith("a.md")
         assert again.search("roasted coffee", k=1)[0].chunk.source.endswith("b.txt")
+        from lingxi.models.scripted import ScriptedChat
+
+        assert again.summarize(ScriptedChat(default="一段摘要"))["documents"] == 2  # the tree index works on pg too
+        assert again.search("一段摘要", k=1, filters={"kind": "summary"})[0].chunk.metadata["level"] == 2
     finally:
         KnowledgeBase.remove("pgkb")
     assert "pgkb" not in KnowledgeBase.names()

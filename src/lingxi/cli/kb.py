@@ -1,4 +1,4 @@
-"""`lingxi kb create|ingest|search|ls|info|rm|export`: knowledge bases from the command line."""
+"""`lingxi kb create|ingest|summarize|search|ls|info|rm|export`: knowledge bases from the command line."""
 
 from __future__ import annotations
 
@@ -111,6 +111,37 @@ def _print_report(d: dict[str, Any]) -> None:
     elif d["pending_embeddings"]:
         out.print(f"{d['pending_embeddings']} chunks are being embedded in the background "
                   f"(pid {d.get('embedding_worker_pid')}); keyword search works now", markup=False)  # fmt: skip
+
+
+@app.command()
+def summarize(
+    name: NameArg,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Chat model alias (default: the configured one).")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Block until the summaries are embedded.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the tree summary index (chunk -> section -> document) as searchable nodes (kind "summary")."""
+    kb = _kb(name)
+    bar, update = _progress_bar(not as_json)
+    if bar:
+        bar.start()
+    try:
+        data = kb.summarize(model, embed="wait" if wait else "later", progress=update)
+    finally:
+        if bar:
+            bar.stop()
+    data["pending_embeddings"] = kb.store.count(embedded=False)
+    if not wait and data["pending_embeddings"]:
+        from lingxi.knowledge.worker import spawn
+
+        data["embedding_worker_pid"] = spawn(name, kb.path)
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"summarised {data['documents']} documents ({data['sections']} section summaries, "
+              f"{data['model_calls']} model calls, {data['seconds']} s); search them with kind 'summary'", markup=False)  # fmt: skip
+    for source, message in data["failed"]:
+        err.print(f"failed: {source}: {message}", markup=False)
 
 
 @app.command()

@@ -190,6 +190,26 @@ class KnowledgeBase:
         return {"embedded": done, "seconds": round(wall, 3), "model_seconds": round(spent, 3),
                 "passages_per_s": round(done / spent, 2) if spent else 0.0}  # fmt: skip
 
+    def summarize(
+        self, model: str | Any | None = None, *, embed: Literal["wait", "later"] = "wait",
+        progress: Progress | None = None, **options: Any,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Build the tree summary index (chunk -> section -> document) with `model` (a ChatModel,
+        an alias, or None for the configured default) and store the summaries as searchable nodes
+        (kind "summary"). See `lingxi.knowledge.summary`."""
+        from lingxi.knowledge.summary import summarize
+
+        if model is None or isinstance(model, str):
+            from lingxi.models.resolve import Model
+
+            model = Model(model)
+        report = summarize(self, model, progress=progress, **options).as_dict()
+        if embed == "wait":
+            report["embedding"] = self.embed_pending(progress=progress)
+        if report["documents"]:
+            self.store.optimize()
+        return report
+
     # -- search ------------------------------------------------------------------------
     def search(
         self, query: str, k: int = 5, filters: Filters | None = None, mode: Mode = "hybrid", rerank: Any = None

@@ -388,6 +388,16 @@ class PgStore:
             return []
         return [self._chunk(r) for r in self._fetch(f"SELECT {_SELECT} FROM {{t}} WHERE vector IS NULL ORDER BY id LIMIT %s", (limit,))]
 
+    def iter_chunks(self, batch: int = 4096) -> Iterator[Chunk]:
+        """Every chunk, ordered by id (for export and summaries), fetched page by page."""
+        after = ""
+        while True:
+            rows = self._fetch(f"SELECT {_SELECT} FROM {{t}} WHERE id > %s ORDER BY id LIMIT %s", (after, batch))
+            yield from (self._chunk(r) for r in rows)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
