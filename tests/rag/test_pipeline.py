@@ -28,7 +28,7 @@ def test_supported_answer_keeps_its_citations(kb):
 
 
 def test_invented_sentence_is_flagged_and_dropped(kb):
-    draft = "lingxi serve listens on port 8700 [1]. It was written by a team of penguins in Antarctica [1]. See [7]."
+    draft = "lingxi serve starts a server on port 8700 [1]. It was written by a team of penguins in Antarctica [1]. See [7]."
     a = answer_question(PORT_Q, kb, ScriptedChat([draft]))
     invented = by_text(a, "penguins")
     assert invented.verdict == "unsupported" and invented.citations == []
@@ -45,7 +45,7 @@ def test_wrong_citation_is_reattributed_and_uncited_sentence_found(kb):
     question = PORT_Q
     numbers = {Path(s.source).name: s.n for s in retrieve(kb, question, 4)}  # same search as the pipeline
     wrong = next(n for name, n in numbers.items() if name != "serve.md")
-    draft = f"lingxi serve listens on port 8700 [{wrong}]. 灵犀会删除不被支持的句子。"
+    draft = f"lingxi serve starts a server on port 8700 [{wrong}]. 灵犀会删除不被支持的句子。"
     a = answer_question(question, kb, ScriptedChat([draft]))
     port = by_text(a, "8700")
     assert port.cited == [wrong] and port.verdict == "supported" and "re-attributed" in port.note
