@@ -22,7 +22,7 @@ from lingxi.types import SamplingParams
 
 
 def test_public_api_is_short_and_importable():
-    assert len(lingxi.__all__) <= 15
+    assert len(lingxi.__all__) <= 18
     for name in lingxi.__all__:
         assert getattr(lingxi, name) is not None
 

@@ -14,18 +14,40 @@ from lingxi.types import Completion, Delta, Message, SamplingParams
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
+    "Answer",
     "ChatModel",
     "Completion",
     "EmbeddingModel",
+    "KnowledgeBase",
     "LingxiError",
     "Message",
     "Model",
     "SamplingParams",
     "Settings",
+    "ask",
     "chat",
     "load_settings",
     "stream",
+    "tool",
 ]
+
+# heavier parts load on first use, so `import lingxi` stays cheap
+_LAZY = {
+    "Agent": "lingxi.agents",
+    "tool": "lingxi.agents",
+    "KnowledgeBase": "lingxi.knowledge",
+    "ask": "lingxi.rag",
+    "Answer": "lingxi.rag",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lingxi' has no attribute {name!r}")
 
 
 def chat(messages: MessagesLike, model: str | ChatModel | None = None, **sampling: Any) -> Completion:
