@@ -35,7 +35,7 @@ def browser():
 
 
 def test_ask_stream_and_thumbs_up_in_chromium(browser, start_server, tmp_path):
-    server = start_server({"echo": EchoChat(delay=0.03)}, no_auth=True)
+    server = start_server({"echo": EchoChat(delay=0.05)}, no_auth=True)
     page = browser.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))

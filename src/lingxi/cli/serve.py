@@ -48,6 +48,8 @@ def serve_command(
     allow_any_model: Annotated[bool, typer.Option("--allow-any-model", help="Accept PROVIDER:TARGET names, paths and URLs, not only aliases.")] = False,
     preload: Annotated[list[str] | None, typer.Option(help="Load this model before reporting ready (repeat).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    stream_pace: Annotated[float, typer.Option(help="After the first token, send streamed tokens in batches this "
+                                               "many seconds apart (0: as each arrives; costs decode speed).")] = 0.1,
     keep_alive: Annotated[int, typer.Option(help="Seconds an idle keep-alive connection stays open; longer than "
                                             "clients keep pooled connections (httpx/openai: 5 s), so that a "
                                             "request never meets a connection the server is closing.")] = 75,
@@ -61,7 +63,7 @@ def serve_command(
 
     serve = serve_settings(host=host, port=port, no_auth=no_auth, max_body_bytes=max_body, rate_limit=rate_limit,
                            cors_origins=cor_list(cors_origin), queue_size=queue_size, queue_timeout_s=queue_timeout,
-                           allow_any_model=allow_any_model, preload=list(preload or []))
+                           allow_any_model=allow_any_model, preload=list(preload or []), stream_pace_s=stream_pace)
     settings = load_settings()
     if not serve.no_auth:
         conn = _conn()

@@ -168,7 +168,7 @@ class ModelPool:
         """Start a stream behind the model's gate; the gate opens again when its thread ends."""
         queue_s = await served.gate.acquire(served.name)
         served.calls += 1
-        stream = ThreadStream(make)
+        stream = ThreadStream(make, self.serve.stream_pace_s)
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.executor, stream.produce)
         except BaseException:
@@ -185,8 +185,9 @@ _END = object()
 # after the first piece, the event loop collects a stream's pieces at this pace instead of being
 # woken by every token: a wake-up handed over right after a token makes the generating thread wait
 # for the GIL (and, on a busy machine, for a CPU) once per token, ~3.5% of decode speed measured
-# on 2 loaded CPUs; the first piece, errors and the end still wake the loop at once.
-STREAM_PACE_S = 0.05
+# on 2 loaded CPUs (0.05 s still cost ~2.5%, 0.1 s <1%); the first piece, errors and the end
+# still wake the loop at once. `lingxi serve --stream-pace` changes it.
+STREAM_PACE_S = 0.1
 
 
 class ThreadStream:

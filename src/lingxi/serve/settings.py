@@ -27,6 +27,7 @@ class ServeSettings(BaseModel):
     allow_any_model: bool = False  # accept PROVIDER:TARGET, paths and URLs as model names
     preload: list[str] = Field(default_factory=list)  # models to load before /readyz says ready
     trace: bool = True
+    stream_pace_s: float = Field(0.1, ge=0, le=1)  # after the first token, hand streamed pieces over this often
 
     def check(self) -> ServeSettings:
         if self.no_auth and not is_loopback(self.host):
