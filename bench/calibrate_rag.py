@@ -116,7 +116,8 @@ def score_pairs(kb, pairs: list[dict]) -> list[dict]:
     out = []
     for p, q, s in zip(pairs, as_query, as_passage, strict=True):
         v = vecs[p["chunk"].id]
-        out.append({"kind": p["kind"], "label": p["label"], "sentence": p["sentence"],
+        out.append({"kind": p["kind"], "label": p["label"], "sentence": p["sentence"], "question": p["question"],
+                    "passage": embed_text(p["chunk"]),
                     "lexical": lexical_support(p["sentence"], embed_text(p["chunk"]), p["question"]),
                     "cos_query": float(np.dot(q, v)), "cos_passage": float(np.dot(s, v))})  # fmt: skip
     return out
@@ -181,6 +182,8 @@ def main() -> None:
     if args.reuse and cache.exists():
         data = json.loads(cache.read_text(encoding="utf-8"))
         gate_rows, support, cross = data["gate"], data["support"], data["cross"]
+        for r in [*cross, *(r for rows in support.values() for r in rows)]:  # words: with today's lexical_support
+            r["lexical"] = lexical_support(r["sentence"], r["passage"], r["question"])
     else:
         gate_rows, support, cross = measure(args, started)
         cache.write_text(json.dumps({"gate": gate_rows, "support": support, "cross": cross}, ensure_ascii=False), encoding="utf-8")
@@ -230,7 +233,7 @@ def summarise(gate_rows: list[dict], support: dict, cross: list[dict], args) -> 
         "support_quantiles": by_kind, "pairs": {ds: len(rows) for ds, rows in support.items()},
         "cross_lingual": choose_support(cross, kind, use_lexical=False) if cross else {},
         "cross_pairs": len(cross),
-        "examples": [{k: r[k] for k in ("kind", "label", "sentence", "lexical", kind)} for r in same[:8]],
+        "examples": [{k: r[k] for k in ("kind", "label", "sentence", "lexical", kind)} for r in same[:10]],
     }
 
 

@@ -55,3 +55,19 @@ def test_markers_opening_a_line_label_that_line():
     claims = split_claims("[1] lingxi runs offline.\n[2] It serves HTTP. [3] More text.\n[4]")
     assert [(c.text, c.cited) for c in claims] == [
         ("lingxi runs offline.", [1]), ("It serves HTTP.", [2, 3]), ("More text.", [4])]
+
+
+def test_lexical_support_wants_the_claim_stated_in_one_place():
+    passage = ("The Panthers defense gave up just 308 points, ranking sixth in the league. "
+               "Their coach praised the fans. The stadium was full. Kawann Short led the team in sacks with 11.")
+    q = "How many points did the Panthers defense give up?"
+    assert lexical_support("The Panthers defense gave up 308 points.", passage, q) == 1.0
+    # every word is in the passage, but 11 is not where the points are
+    assert lexical_support("The Panthers defense gave up 11 points in the league.", passage, q) < 0.6
+    # words scattered over distant sentences do not add up
+    assert lexical_support("The coach led the league in sacks.", passage, "Who?") < 0.6
+
+
+def test_answer_labels_are_not_part_of_the_claim():
+    assert [c.text for c in split_claims("资料： 灵犀可以离线运行。Answer: It runs offline.")] == [
+        "灵犀可以离线运行。", "It runs offline."]

@@ -36,11 +36,12 @@ class Thresholds(_Data):
     # ... or its chunk contains this share of the question's keyword terms (English questions)
     retrieval_coverage: float = 0.55
     # the same for Chinese questions (e5 rates Chinese pairs more similar across the board)
-    retrieval_cosine_zh: float = 0.875
-    retrieval_coverage_zh: float = 0.55
+    retrieval_cosine_zh: float = 0.885
+    retrieval_coverage_zh: float = 0.35
     # a sentence is supported by a chunk (same language) when this share of its new terms
-    # (those not already in the question) occurs in the chunk ...
-    support_lexical: float = 0.60
+    # (those not already in the question), all its new numbers included, occurs within two
+    # consecutive sentences of the chunk ...
+    support_lexical: float = 0.50
     # ... and its embedding is at least this similar to the chunk's
     support_cosine: float = 0.785
     # a sentence in another language than the chunk is judged on embeddings alone; calibration found

@@ -40,12 +40,13 @@ class Candidate:
 def candidates(question: str, sources: Sequence[Source]) -> list[Candidate]:
     """Every sentence of the shown passages with its share of the question's terms."""
     q = set(terms(question))
-    out = []
+    out, seen = [], set()
     for s in sources:
         for order, (a, b) in enumerate(sentence_spans(s.text)):
             text = " ".join(s.text[a:b].split())
-            if len(text) < MIN_CHARS:
+            if len(text) < MIN_CHARS or text in seen:  # overlapping chunks repeat sentences
                 continue
+            seen.add(text)
             lex = len(q & set(terms(text))) / len(q) if q else 0.0
             out.append(Candidate(s.n, text, order, lexical=lex))
     return out
@@ -61,7 +62,7 @@ def shortlist(cands: list[Candidate], limit: int = MAX_CANDIDATES) -> list[Candi
 
 def extract(
     question: str, sources: Sequence[Source], vectors: Vectors | None = None, max_sentences: int = 2,
-    keep_ratio: float = 0.85,
+    keep_ratio: float = 0.95,
 ) -> list[SentenceVerdict]:  # fmt: skip
     """The best sentence (and a runner-up scoring within `keep_ratio` of it), as verdicts."""
     short = shortlist(candidates(question, sources))

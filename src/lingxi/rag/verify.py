@@ -30,6 +30,8 @@ from lingxi.types import Citation
 # [1]  [1, 2]  [1][2]  【1】  [^1]  [source 1]  [资料1]
 _MARKER = re.compile(r"[\[【]\s*(?:\^|source\s*|sources\s*|资料\s*|来源\s*)?(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】]", re.I)
 _ONLY_MARKS = re.compile(r"^[\s\W]*$")
+# labels small models put before an answer: "Answer:", "The answer is:", "资料：", "回答："
+_LABEL = re.compile(r"^(?:the answer is|answer|sources?|资料|来源|答案|回答)\s*[:：]\s*", re.I)
 SENTENCE_KIND = "query"  # e5 prefix for answer sentences (chunks are embedded as passages); calibrated
 
 
@@ -52,7 +54,7 @@ def split_claims(answer: str) -> list[Claim]:
             claims[-1].cited.extend(_numbers(lead.group(0)))
             raw = raw[lead.end():]
         nums = _numbers(raw)
-        text = _clean(_MARKER.sub("", raw))
+        text = _LABEL.sub("", _clean(_MARKER.sub("", raw)))
         if _ONLY_MARKS.match(text):
             if claims:
                 claims[-1].cited.extend(nums)
@@ -85,14 +87,25 @@ class Vectors:
         return self.kb.embedder.embed(list(texts), kind=SENTENCE_KIND)
 
 
-def lexical_support(sentence: str, passage: str, question: str = "") -> float:
-    """Share of the sentence's new terms (not already in the question) found in the passage.
+def lexical_support(sentence: str, passage: str, question: str = "", window: int = 2) -> float:
+    """Share of the sentence's new terms (not already in the question) found together in
+    `window` consecutive sentences of the passage: a claim must be stated in one place, not
+    stitched from words scattered over the passage ("… 11 points" when 11 counts sacks).
+    Numbers are facts: a window that lacks one of the sentence's new numbers supports nothing.
     A sentence that only repeats the question is judged on all its terms."""
     mine = set(terms(sentence))
     new = mine - set(terms(question)) or mine
     if not new:
         return 0.0
-    return len(new & set(terms(passage))) / len(new)
+    numbers = {t for t in new if any(ch.isdigit() for ch in t)}
+    spans = list(sentence_spans(passage)) or [(0, len(passage))]
+    sets = [set(terms(passage[a:b])) for a, b in spans]
+    best = 0
+    for i in range(max(1, len(sets) - window + 1)):
+        found = new & set().union(*sets[i : i + window])
+        if numbers <= found:
+            best = max(best, len(found))
+    return best / len(new)
 
 
 def supports(lexical: float, cosine: float | None, cross_lingual: bool, t: Thresholds) -> bool:
