@@ -52,7 +52,7 @@ def test_models_list_embedding_models(client):
 
 
 @pytest.mark.parametrize(("body", "status", "param", "needle"), [
-    ({"model": "nope", "input": "x"}, 404, "model", "Embedding models: e5, hash, minilm"),
+    ({"model": "nope", "input": "x"}, 404, "model", "Embedding models: "),
     ({"model": "fake", "input": "x"}, 404, "model", "does not exist"),
     ({"model": "hash", "input": [[1, 2, 3]]}, 400, "input", "token ids"),
     ({"model": "hash", "input": []}, 400, "input", "non-empty"),

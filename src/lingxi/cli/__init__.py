@@ -25,12 +25,14 @@ app = typer.Typer(
 
 
 @app.callback()
-def root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
+def root(ctx: typer.Context,
+         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
     if debug:
         os.environ["LINGXI_DEBUG"] = "1"
     from lingxi.tracing import source
 
-    source.set("cli")  # model calls made by this command are traced as the CLI's
+    token = source.set("cli")  # model calls made by this command are traced as the CLI's
+    ctx.call_on_close(lambda: source.reset(token))
 
 
 app.command("chat")(chat_cmd.chat)
