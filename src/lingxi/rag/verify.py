@@ -5,9 +5,11 @@
 
 A sentence is *supported* by a passage in the same language when most of its
 new terms (the terms it adds to the question, after the same Chinese bigram /
-English stemming analysis keyword search uses) occur in the passage AND its
-embedding is close to the passage's; across languages only the embedding can
-judge. Thresholds are calibrated (see `Thresholds`). A cited passage that does
+English stemming analysis keyword search uses), and all of its new numbers, occur
+in one sentence of the passage AND its embedding is close to the passage's;
+across languages only the embedding can judge. Words alone cannot see every lie:
+a sentence that rearranges the passage's own words into a false statement can
+pass (calibration measures how often; an NLI model would be the next step). Thresholds are calibrated (see `Thresholds`). A cited passage that does
 not support its sentence is replaced by one that does, if any; citations to
 numbers that were never shown are removed; sentences nothing supports are
 marked unsupported (the caller drops or flags them).
@@ -87,10 +89,12 @@ class Vectors:
         return self.kb.embedder.embed(list(texts), kind=SENTENCE_KIND)
 
 
-def lexical_support(sentence: str, passage: str, question: str = "", window: int = 2) -> float:
+def lexical_support(sentence: str, passage: str, question: str = "", window: int = 1) -> float:
     """Share of the sentence's new terms (not already in the question) found together in
     `window` consecutive sentences of the passage: a claim must be stated in one place, not
-    stitched from words scattered over the passage ("… 11 points" when 11 counts sacks).
+    stitched from words scattered over the passage ("… 11 points" when 11 counts sacks, or
+    half of one sentence joined to half of another; calibration: one sentence catches far
+    more of those than two, at almost the same recall).
     Numbers are facts: a window that lacks one of the sentence's new numbers supports nothing.
     A sentence that only repeats the question is judged on all its terms."""
     mine = set(terms(sentence))
