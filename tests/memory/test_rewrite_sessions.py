@@ -58,3 +58,9 @@ def test_session_persists_messages_and_memory_state():
     assert Session.names() == ["work"]
     Session.delete("work")
     assert Session.names() == []
+
+
+def test_heuristic_subjects_do_not_pile_up():
+    first = rewrite("其中哪一种会记住人物？", [("灵犀有哪几种记忆策略？", "四种。")], None)
+    assert first == "灵犀 记忆策略：其中哪一种会记住人物？"
+    assert rewrite("那产品呢？", [("灵犀有哪几种记忆策略？", "四种。"), (first, "实体记忆。")], None) == "灵犀 记忆策略：那产品呢？"

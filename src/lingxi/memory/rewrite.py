@@ -27,7 +27,8 @@ _EN_FOLLOW = re.compile(r"^(?:and|but|also|so|then|what about|how about)\b|\b(?:
 _ZH_FOLLOW = re.compile(r"^(?:那|那么|还有|然后|而且|另外|再)|它|他们|她们|它们|其|这个|那个|这些|那些|该|此|他|她|呢[？?]?$")
 _EN_WH = frozenset("what which who whom whose when where why how does do did is are was were can could should "
                    "would will tell me about please".split())  # fmt: skip
-_ZH_WH = re.compile(r"什么|哪些|哪个|哪里|哪儿|怎么样|怎么|怎样|如何|为什么|多少|是否|吗|呢|请问|告诉我|介绍一下|[？?！!。，,]")
+_ZH_WH = re.compile(r"什么|哪[几一]?[种个位些样里儿年]?|几[种个]|怎么样|怎么|怎样|如何|为什么|多少|是否|吗|呢|请问|告诉我|"
+                    r"介绍一下|[？?！!。，,]")
 
 
 def is_follow_up(question: str) -> bool:
@@ -40,13 +41,17 @@ def is_follow_up(question: str) -> bool:
 def topic(question: str) -> str:
     """The subject words of a standalone question (what a follow-up is about)."""
     if L.detect(question) == "zh":
-        return _ZH_WH.sub(" ", question).replace("是", " ").strip()
+        return " ".join(re.sub(r"[是有]", " ", _ZH_WH.sub(" ", question)).split())
     words = [w for w in re.findall(r"[\w.+-]+", question) if w.lower() not in _EN_WH and w.lower() not in STOPWORDS]
     return " ".join(words)
 
 
 def heuristic(question: str, turns: Sequence[Turn]) -> str:
-    subject = topic(turns[-1][0]) if turns else ""
+    """'SUBJECT: question', the subject taken from the previous standalone question (whose own
+    subject is reused when it was itself rewritten this way, so subjects do not pile up)."""
+    previous = turns[-1][0] if turns else ""
+    earlier = re.match(r"^(.+?)(?:：|: )", previous)
+    subject = earlier.group(1).strip() if earlier else topic(previous)
     if not subject:
         return question
     return f"{subject}：{question}" if L.detect(question) == "zh" else f"{subject}: {question}"

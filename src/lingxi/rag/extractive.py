@@ -62,13 +62,15 @@ def shortlist(cands: list[Candidate], limit: int = MAX_CANDIDATES) -> list[Candi
 
 def extract(
     question: str, sources: Sequence[Source], vectors: Vectors | None = None, max_sentences: int = 2,
-    keep_ratio: float = 0.95,
+    keep_ratio: float = 0.95, query: str | None = None,
 ) -> list[SentenceVerdict]:  # fmt: skip
-    """The best sentence (and a runner-up scoring within `keep_ratio` of it), as verdicts."""
+    """The best sentence (and a runner-up scoring within `keep_ratio` of it), as verdicts.
+    Words are matched with the question as asked (a follow-up's own words say what is new);
+    the embedding with `query`, its standalone rewrite, when there is one."""
     short = shortlist(candidates(question, sources))
     if not short:
         return []
-    _add_cosines(question, short, vectors)
+    _add_cosines(query or question, short, vectors)
     ranked = sorted(short, key=lambda c: c.score, reverse=True)
     best = ranked[0]
     chosen = [best] + [c for c in ranked[1:max_sentences] if c.score >= keep_ratio * best.score and c.score > 0]

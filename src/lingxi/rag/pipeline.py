@@ -116,7 +116,7 @@ def _extractive(
     base: Answer, sources: list[Source], vectors: Vectors | None, tm: Timings, started: float, reason: str
 ) -> Answer:  # fmt: skip
     t = time.perf_counter()
-    verdicts = extract(base.query, sources, vectors)
+    verdicts = extract(base.question, sources, vectors, query=base.query)
     tm.verify += time.perf_counter() - t
     if not verdicts:
         return _abstain(base, sources, L.DONT_KNOW, "no passage sentence answers the question", tm, started)
