@@ -25,6 +25,7 @@ from lingxi.config import Settings, load_settings
 from lingxi.models.base import ChatModel, EmbeddingModel
 from lingxi.serve import errors, page
 from lingxi.serve.embeddings import Embedders
+from lingxi.serve.kb import KnowledgeBases
 from lingxi.serve.embeddings import router as embeddings_router
 from lingxi.serve.routes import router
 from lingxi.serve.settings import ServeSettings
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
         srv = Server.open(settings, serve, models)
         app.state.lingxi = srv
         app.state.embedders = Embedders(srv, embedders)
+        app.state.kbs = KnowledgeBases(settings)
         task = asyncio.create_task(_preload(srv))
         try:
             yield

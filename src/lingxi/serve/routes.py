@@ -1,7 +1,10 @@
-"""The OpenAI-compatible routes: chat, text completions, models (embeddings: see embeddings.py)."""
+"""The OpenAI-compatible routes: chat, text completions, models (embeddings: see embeddings.py;
+knowledge-base answers for the model names ``kb:NAME[@MODEL]``, with their extra
+``citations`` and ``abstained`` fields: see kb.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,13 +14,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from lingxi.models.base import TextModel
-from lingxi.serve import wire
+from lingxi.serve import kb, wire
 from lingxi.serve.embeddings import embedders
 from lingxi.serve.errors import ApiError, from_exception
 from lingxi.serve.pool import Served
 from lingxi.serve.state import Caller, Server, read_json
 from lingxi.tracing import Trace
-from lingxi.types import Completion, Message, SamplingParams, Usage
+from lingxi.types import Completion, Delta, Message, SamplingParams, Usage
 
 router = APIRouter()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -41,6 +44,8 @@ async def chat_completions(request: Request, who: Caller = Depends(caller)) -> A
     req = wire.parse(wire.ChatRequest, await read_json(request, srv.serve.max_body_bytes))
     params = wire.sampling(req, srv.serve.default_max_tokens)
     msgs, tools = wire.messages(req.messages), wire.tools_for(req)
+    if kb.is_kb(req.model):
+        return await _kb_chat(request, srv, who, req, msgs)
     served = srv.pool.get(req.model)
     started = time.perf_counter()
     trace = srv.start_trace(served, "/v1/chat/completions", who, req.stream)
@@ -99,6 +104,45 @@ async def _stream_chat(srv: Server, served: Served, trace: Trace, started: float
     return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
+async def _kb_chat(request: Request, srv: Server, who: Caller, req: wire.ChatRequest, msgs: list[Message]) -> Any:
+    """`kb:NAME[@MODEL]`: a grounded answer from the knowledge base, in MODEL's queue (see kb.py)."""
+    name, model_name = kb.split_name(req.model, srv.settings.default_model)
+    base = await asyncio.to_thread(request.app.state.kbs.get, name, req.model)
+    served = srv.pool.get(model_name)
+    started = time.perf_counter()
+    trace = srv.start_trace(served, "/v1/chat/completions", who, req.stream)
+    queue_s = 0.0
+    try:
+        ans, queue_s = await srv.pool.call(served, kb.answer, base, served.model, msgs)
+    except BaseException as exc:
+        srv.finish(trace, started, queue_s=queue_s, error=exc)
+        raise from_exception(exc) from exc
+    trace.ttft_s = time.perf_counter() - started
+    srv.finish(trace, started, usage=ans.usage, queue_s=queue_s)
+    extra = {"citations": kb.citations_json(ans), "abstained": ans.abstained}
+    text = kb.content(ans)
+    if not req.stream:
+        body = {"id": wire.new_id("chatcmpl"), "object": "chat.completion", "created": int(time.time()),
+                "model": req.model, "choices": [{"index": 0, "message": {"role": "assistant", "content": text,
+                                                                          "refusal": None},
+                                                 "logprobs": None, "finish_reason": "stop"}],
+                "usage": wire.usage_json(ans.usage), "system_fingerprint": None, **extra}
+        return JSONResponse(body)
+    chunks = wire.ChatChunks(req.model, req.include_usage())
+
+    async def body_stream() -> AsyncIterator[str]:
+        for piece in kb.pieces(text):
+            for chunk in chunks.feed(Delta(text=piece)):
+                yield sse(chunk)
+        last = chunks.feed(Delta(finish_reason="stop", usage=ans.usage))
+        last[-1].update(extra)  # the finish chunk carries the citations
+        for chunk in [*last, *chunks.end()]:
+            yield sse(chunk)
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(body_stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
 @router.post("/v1/completions")
 async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
     srv = server(request)
@@ -153,6 +197,8 @@ async def list_models(request: Request, _who: Caller = Depends(caller)) -> Any:
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, request: Request, _who: Caller = Depends(caller)) -> Any:
     catalog = _catalog(request)
+    if kb.is_kb(model_id) and "@" in model_id and model_id.partition("@")[0] in catalog:
+        return _model_card(model_id, "kb")
     if model_id not in catalog:
         raise ApiError(404, f"The model '{model_id}' does not exist on this server; GET /v1/models lists them.",
                        param="model", code="model_not_found")
@@ -162,7 +208,8 @@ async def get_model(model_id: str, request: Request, _who: Caller = Depends(call
 def _catalog(request: Request) -> dict[str, str]:
     """Chat models with their provider, and embedding models (provider 'embedding')."""
     chat = server(request).pool.catalog()
-    return {**{name: "embedding" for name in embedders(request).names()}, **chat}
+    kbs = {f"{kb.PREFIX}{name}": "kb" for name in kb.names(server(request).settings)}
+    return {**{name: "embedding" for name in embedders(request).names()}, **kbs, **chat}
 
 
 def _model_card(name: str, provider: str) -> dict[str, Any]:

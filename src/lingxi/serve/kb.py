@@ -1,0 +1,124 @@
+"""Knowledge-base answers through the chat API: the model name ``kb:NAME`` or ``kb:NAME@MODEL``.
+
+The last user message is answered from the knowledge base NAME with `lingxi.rag`
+(grounded, verified citations, or an abstention); earlier messages are shown to the
+model as conversation history. MODEL (default: the configured default model) is a
+model this server serves, and the call waits in that model's fair queue like any other.
+
+An unmodified OpenAI client gets a grounded answer: the message content is the answer
+followed by markdown footnotes, one line per citation::
+
+    lingxi serve starts an OpenAI-compatible server on port 8700 [1].
+
+    [1]: docs/serve.md › Serving — “The command lingxi serve starts ... on port 8700.”
+
+Extra fields (ignored by clients that do not know them; the official ``openai`` package
+keeps them: ``completion.model_extra["citations"]`` or ``completion.citations``):
+
+- ``citations``: a top-level list of ``{"n", "chunk_id", "source", "quote", "score"}``,
+  one per footnote (``n`` is the number used in the text); on a stream it rides on the
+  chunk that carries ``finish_reason``.
+- ``abstained``: true when the knowledge base holds no passage that answers the question
+  (the content then says so, and ``citations`` is empty).
+
+Streaming: the answer is computed and verified first, then sent in word-sized pieces,
+the footnotes last. ``GET /v1/models`` lists ``kb:NAME`` for each knowledge base.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from lingxi.errors import StoreError
+from lingxi.serve.errors import ApiError
+from lingxi.types import Message
+
+PREFIX = "kb:"
+
+
+def is_kb(model: str) -> bool:
+    return model.startswith(PREFIX)
+
+
+def split_name(model: str, default_model: str) -> tuple[str, str]:
+    """('NAME', 'MODEL') from 'kb:NAME' or 'kb:NAME@MODEL'."""
+    name, _, chat = model[len(PREFIX):].partition("@")
+    if not name:
+        raise ApiError(404, f"The model '{model}' names no knowledge base; use kb:NAME or kb:NAME@MODEL "
+                       "(GET /v1/models lists them).", param="model", code="model_not_found")
+    return name, chat or default_model
+
+
+def names(settings: Any) -> list[str]:
+    from lingxi.knowledge.kb import KnowledgeBase
+
+    try:
+        return KnowledgeBase.names(settings)
+    except OSError:
+        return []
+
+
+class KnowledgeBases:
+    """Knowledge bases opened by name, kept open for the server's life."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._open: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, model: str) -> Any:
+        with self._lock:
+            if name in self._open:
+                return self._open[name]
+        from lingxi.knowledge.kb import KnowledgeBase
+
+        try:
+            kb = KnowledgeBase.open(name, settings=self.settings)
+        except StoreError as exc:
+            if name not in names(self.settings):
+                known = ", ".join(f"kb:{n}" for n in names(self.settings)) or "none yet"
+                raise ApiError(404, f"The model '{model}' names the knowledge base '{name}', which does not exist "
+                               f"on this server. Knowledge bases: {known}. Create one with: lingxi kb create {name}",
+                               param="model", code="model_not_found") from exc
+            raise
+        with self._lock:
+            return self._open.setdefault(name, kb)
+
+
+def answer(kb: Any, chat: Any, msgs: list[Message]) -> Any:
+    """Answer the last user message from `kb`; earlier turns are history. Runs in a worker thread."""
+    from lingxi.rag.pipeline import answer_question
+
+    last = max((i for i, m in enumerate(msgs) if m.role == "user"), default=None)
+    if last is None or not (msgs[last].content or "").strip():
+        raise ApiError(400, "A knowledge-base model answers the last user message, and there is none with text.",
+                       param="messages", code="invalid_value")
+    history = [m for m in msgs[:last] if m.role in ("user", "assistant", "system") and m.content]
+    return answer_question(msgs[last].content, kb, chat, history=history)
+
+
+def citations_json(ans: Any) -> list[dict[str, Any]]:
+    return [{"n": c.n, "chunk_id": c.chunk_id, "source": c.source, "quote": c.quote, "score": c.score}
+            for c in ans.citations]
+
+
+def footnotes(ans: Any) -> str:
+    """Markdown footnotes, one line per citation: '[n]: source › heading — “quote”'."""
+    headings = {s.n: s.headings for s in ans.sources}
+    lines = []
+    for c in ans.citations:
+        where = " › ".join([c.source, *headings.get(c.n, [])])
+        quote = re.sub(r"\s+", " ", c.quote).strip()
+        lines.append(f"[{c.n}]: {where} — “{quote}”")
+    return "\n\n" + "\n".join(lines) if lines else ""
+
+
+def content(ans: Any) -> str:
+    return ans.text + footnotes(ans)
+
+
+def pieces(text: str) -> list[str]:
+    """The text in word-sized pieces (each with its trailing space) that join back to it."""
+    return re.findall(r"\S+\s*|\s+", text)
