@@ -89,3 +89,35 @@ def test_unknown_kb_is_404_with_a_hint(kb_live):
     assert "kb:tiny" in e["message"] and "lingxi kb create nope" in e["message"]
     r = httpx.post(kb_live.url + "/v1/chat/completions", json={"model": "kb:", "messages": [{"role": "user", "content": "x"}]})
     assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
+def test_page_asks_a_kb_and_shows_citations_in_chromium(kb_live):
+    import os
+
+    from test_serve_page_browser import ARGS, CHROMIUM
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent: the web page test needs Debian's chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright's Python package")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(kb_live.url + "/")
+            page.wait_for_selector("#kb option:text-is('tiny')", state="attached")
+            page.wait_for_selector("#model option:text-is('writer')", state="attached")
+            assert not page.query_selector("#model option[value^='kb:']")  # KBs have their own selector
+            page.select_option("#model", "writer")
+            page.select_option("#kb", "tiny")
+            page.fill("#q", QUESTION)
+            page.press("#q", "Enter")
+            page.wait_for_selector(".cites .cite", timeout=30_000)
+            page.wait_for_selector(".fb button")
+            assert page.inner_text(".msg.assistant") == ANSWER  # footnotes moved under the answer
+            assert page.inner_text(".cites .src").startswith("[1] ") and "serve.md" in page.inner_text(".cites .src")
+            assert "port 8700" in page.inner_text(".cites blockquote")
+            assert not errors, errors
+        finally:
+            browser.close()

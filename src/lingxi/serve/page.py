@@ -63,10 +63,13 @@ header label{font-size:13px;color:#555}
 #log .msg{padding:.6rem .8rem;border-radius:8px;margin:.5rem 0;white-space:pre-wrap}
 .user{background:#eef3ff}.assistant{background:#f6f6f6}.error{background:#fee;color:#900}
 .fb button{border:0;background:none;cursor:pointer;font-size:16px}.fb .on{outline:2px solid #888;border-radius:4px}
+.cites{margin:-.2rem 0 .5rem .8rem;font-size:13px;color:#444}.cites .cite{margin:.3rem 0}
+.cites .src{font-weight:600}.cites blockquote{margin:.15rem 0 0 .8rem;padding-left:.5rem;border-left:3px solid #ccc;color:#555}
 form{display:flex;gap:.5rem}textarea{flex:1;min-height:3.2em;font:inherit}
 </style></head><body>
 <header><strong>灵犀 lingxi</strong>
 <label>model <select id="model"></select></label>
+<label>knowledge base <select id="kb"><option value="">none</option></select></label>
 <label>temperature <input id="temperature" type="number" min="0" max="2" step="0.1" value="0.7" style="width:4em"></label>
 <label>max tokens <input id="max_tokens" type="number" min="1" value="256" style="width:5em"></label>
 <label>API key <input id="key" type="password" placeholder="lx-… (blank with --no-auth)" size="14"></label>
@@ -89,8 +92,26 @@ async function loadModels() {
   const r = await fetch("/v1/models", {headers: headers()});
   const body = await r.json();
   if (!r.ok) { add("error", body.error.message); return; }
-  $("model").innerHTML = "";
-  for (const m of body.data) { const o = document.createElement("option"); o.textContent = m.id; $("model").appendChild(o); }
+  $("model").innerHTML = ""; $("kb").innerHTML = '<option value="">none</option>';
+  for (const m of body.data) {
+    if (m.owned_by === "lingxi/embedding") continue;
+    const kb = m.id.startsWith("kb:"), o = document.createElement("option");
+    o.textContent = kb ? m.id.slice(3) : m.id; o.value = kb ? m.id.slice(3) : m.id;
+    $(kb ? "kb" : "model").appendChild(o);
+  }
+}
+function showCitations(div, cites) {
+  // the citations under the answer: source and quoted passage (the footnotes in the text are dropped)
+  const first = div.textContent.indexOf("\\n\\n[" + cites[0].n + "]: ");
+  if (first >= 0) div.textContent = div.textContent.slice(0, first);
+  const box = document.createElement("div"); box.className = "cites";
+  for (const c of cites) {
+    const row = document.createElement("div"); row.className = "cite";
+    const src = document.createElement("span"); src.className = "src"; src.textContent = "[" + c.n + "] " + c.source;
+    const q = document.createElement("blockquote"); q.textContent = c.quote;
+    row.append(src, q); box.appendChild(row);
+  }
+  div.after(box); return box;
 }
 function feedbackButtons(div, model, messages, answer) {
   const bar = document.createElement("div"); bar.className = "fb";
@@ -104,13 +125,14 @@ function feedbackButtons(div, model, messages, answer) {
     };
     bar.appendChild(b);
   }
-  div.after(bar);
+  (div.nextElementSibling && div.nextElementSibling.className === "cites" ? div.nextElementSibling : div).after(bar);
 }
 async function send(ev) {
   ev.preventDefault();
   const text = $("q").value.trim(); if (!text) return;
   $("q").value = ""; add("user", text); history.push({role: "user", content: text});
-  const model = $("model").value, out = add("assistant", ""), asked = history.slice();
+  const model = $("kb").value ? "kb:" + $("kb").value + "@" + $("model").value : $("model").value;
+  const out = add("assistant", ""), asked = history.slice(); let cites = null;
   $("send").disabled = true;
   try {
     const r = await fetch("/v1/chat/completions", {method: "POST", headers: headers(), body: JSON.stringify({
@@ -126,8 +148,10 @@ async function send(ev) {
         const chunk = JSON.parse(line.slice(6));
         if (chunk.error) { out.className = "msg error"; out.textContent += "\\n" + chunk.error.message; continue; }
         for (const c of chunk.choices) if (c.delta.content) out.textContent += c.delta.content;
+        if (chunk.citations) cites = chunk.citations;
       }
     }
+    if (cites && cites.length) showCitations(out, cites);
     history.push({role: "assistant", content: out.textContent});
     feedbackButtons(out, model, asked, out.textContent);
   } finally { $("send").disabled = false; }
