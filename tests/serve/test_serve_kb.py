@@ -121,3 +121,15 @@ def test_page_asks_a_kb_and_shows_citations_in_chromium(kb_live):
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_kb_follow_up_with_an_earlier_footnoted_answer(kb_live):
+    c = client(kb_live)
+    first = c.chat.completions.create(model="kb:tiny@writer", messages=[{"role": "user", "content": QUESTION}])
+    r = c.chat.completions.create(model="kb:tiny@writer", temperature=0.2, max_tokens=64, messages=[
+        {"role": "user", "content": QUESTION}, {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": "And which port again?"}])
+    assert r.choices[0].finish_reason == "stop" and isinstance(r.model_extra["citations"], list)
+    bad = httpx.post(kb_live.url + "/v1/chat/completions",
+                     json={"model": "kb:tiny@writer", "max_tokens": -1, "messages": [{"role": "user", "content": "x"}]})
+    assert bad.status_code == 400

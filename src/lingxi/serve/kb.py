@@ -87,16 +87,44 @@ class KnowledgeBases:
             return self._open.setdefault(name, kb)
 
 
-def answer(kb: Any, chat: Any, msgs: list[Message]) -> Any:
-    """Answer the last user message from `kb`; earlier turns are history. Runs in a worker thread."""
+def answer(kb: Any, chat: Any, msgs: list[Message], options: Any = None) -> Any:
+    """Answer the last user message from `kb`; earlier turns are history (and a follow-up is
+    rewritten into a standalone question for the search). Runs in a worker thread."""
+    from lingxi.memory.rewrite import rewrite
     from lingxi.rag.pipeline import answer_question
 
     last = max((i for i, m in enumerate(msgs) if m.role == "user"), default=None)
     if last is None or not (msgs[last].content or "").strip():
         raise ApiError(400, "A knowledge-base model answers the last user message, and there is none with text.",
                        param="messages", code="invalid_value")
-    history = [m for m in msgs[:last] if m.role in ("user", "assistant", "system") and m.content]
-    return answer_question(msgs[last].content, kb, chat, history=history)
+    history = [m.model_copy(update={"content": strip_footnotes(m.content)}) if m.role == "assistant" else m
+               for m in msgs[:last] if m.role in ("user", "assistant", "system") and m.content]
+    turns, asked = [], None
+    for m in history:
+        if m.role == "user":
+            asked = m.content
+        elif m.role == "assistant" and asked is not None:
+            turns.append((asked, m.content))
+            asked = None
+    question = msgs[last].content
+    query = rewrite(question, turns, chat) if turns else question
+    return answer_question(question, kb, chat, history=history, query=query, options=options)
+
+
+def strip_footnotes(text: str) -> str:
+    """An earlier answer without the footnotes this module appended."""
+    cut = re.search(r"\n\n\[\d+\]: .*\Z", text, re.S)
+    return text[:cut.start()] if cut else text
+
+
+def options(temperature: Any, max_tokens: Any) -> Any:
+    """Pipeline options with the request's temperature and max_tokens, where it set them."""
+    from dataclasses import replace
+
+    from lingxi.rag.pipeline import Options
+
+    o = Options()
+    return replace(o, **{k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None})
 
 
 def citations_json(ans: Any) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ async def chat_completions(request: Request, who: Caller = Depends(caller)) -> A
     params = wire.sampling(req, srv.serve.default_max_tokens)
     msgs, tools = wire.messages(req.messages), wire.tools_for(req)
     if kb.is_kb(req.model):
-        return await _kb_chat(request, srv, who, req, msgs)
+        return await _kb_chat(request, srv, who, req, msgs)  # sampling was validated above
     served = srv.pool.get(req.model)
     started = time.perf_counter()
     trace = srv.start_trace(served, "/v1/chat/completions", who, req.stream)
@@ -113,7 +113,8 @@ async def _kb_chat(request: Request, srv: Server, who: Caller, req: wire.ChatReq
     trace = srv.start_trace(served, "/v1/chat/completions", who, req.stream)
     queue_s = 0.0
     try:
-        ans, queue_s = await srv.pool.call(served, kb.answer, base, served.model, msgs)
+        wanted = kb.options(req.temperature, req.max_completion_tokens or req.max_tokens)
+        ans, queue_s = await srv.pool.call(served, kb.answer, base, served.model, msgs, wanted)
     except BaseException as exc:
         srv.finish(trace, started, queue_s=queue_s, error=exc)
         raise from_exception(exc) from exc
