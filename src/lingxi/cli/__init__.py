@@ -10,8 +10,8 @@ from typing import Annotated
 import click
 import typer
 
+from lingxi.cli import agent, ask, evals, generate, kb, models, nlp, serve
 from lingxi.cli import chat as chat_cmd
-from lingxi.cli import generate, models
 from lingxi.cli.common import err
 from lingxi.errors import LingxiError
 
@@ -42,33 +42,12 @@ app.command("next")(generate.next_token)
 app.add_typer(models.app, name="models")
 
 
-def _mount_optional() -> None:
-    """Command groups from other parts of lingxi, mounted when their module exists."""
-    import importlib
-
-    for module, attr, name in (("lingxi.cli.kb", "app", "kb"), ("lingxi.cli.serve", "keys_app", "keys"),
-                               ("lingxi.cli.serve", "traces_app", "traces"),
-                               ("lingxi.cli.nlp", "classify_app", "classify"), ("lingxi.cli.evals", "app", "eval")):
-        try:
-            group = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        app.add_typer(group, name=name)
-    for module, attr, name in (("lingxi.cli.nlp", "cluster", "cluster"), ("lingxi.cli.nlp", "compare", "compare"),
-                               ("lingxi.cli.agent", "agent_command", "agent"),
-                               ("lingxi.cli.ask", "ask_command", "ask"), ("lingxi.cli.ask", "demo_command", "demo")):
-        try:
-            app.command(name)(getattr(importlib.import_module(module), attr))
-        except (ImportError, AttributeError):
-            continue
-    try:
-        from lingxi.cli.serve import serve_command
-    except ImportError:
-        return
-    app.command("serve")(serve_command)
-
-
-_mount_optional()
+for _group, _name in ((kb.app, "kb"), (serve.keys_app, "keys"), (serve.traces_app, "traces"),
+                      (nlp.classify_app, "classify"), (evals.app, "eval")):
+    app.add_typer(_group, name=_name)
+for _command, _name in ((serve.serve_command, "serve"), (ask.ask_command, "ask"), (ask.demo_command, "demo"),
+                        (agent.agent_command, "agent"), (nlp.cluster, "cluster"), (nlp.compare, "compare")):
+    app.command(_name)(_command)
 
 
 def main(argv: list[str] | None = None) -> int:
