@@ -71,3 +71,15 @@ def test_lexical_support_wants_the_claim_stated_in_one_place():
 def test_answer_labels_are_not_part_of_the_claim():
     assert [c.text for c in split_claims("资料： 灵犀可以离线运行。Answer: It runs offline.")] == [
         "灵犀可以离线运行。", "It runs offline."]
+
+
+def test_names_like_numbers_must_be_where_the_claim_is():
+    passage = "丹佛的橄榄球运营执行副总裁兼总经理是约翰·埃尔维。约什·诺曼是黑豹队的角卫。"
+    q = "谁是丹佛的总经理？"
+    assert lexical_support("丹佛的橄榄球运营执行副总裁兼总经理是约翰·埃尔维。", passage, q) == 1.0
+    assert lexical_support("丹佛的橄榄球运营执行副总裁兼总经理是约什·诺曼。", passage, q) < 0.5
+    en = "Luke Kuechly led the team in tackles. Jared Allen was the active career sack leader."
+    cut = Thresholds().support_lexical
+    assert lexical_support("Luke Kuechly led the team in tackles.", en, "Who led the Panthers in tackles?") >= cut
+    assert lexical_support("Jared Allen led the team in tackles.", en, "Who led the Panthers in tackles?") < cut
+    assert lexical_support("三十九岁。", "他当时三十九岁，是最年长的四分卫。", "他几岁？") == 1.0  # lone CJK characters count

@@ -95,21 +95,35 @@ def lexical_support(sentence: str, passage: str, question: str = "", window: int
     stitched from words scattered over the passage ("… 11 points" when 11 counts sacks, or
     half of one sentence joined to half of another; calibration: one sentence catches far
     more of those than two, at almost the same recall).
-    Numbers are facts: a window that lacks one of the sentence's new numbers supports nothing.
+    Numbers and names are facts: a window that lacks one of the sentence's new numbers or
+    names (see `names`) supports nothing.
     A sentence that only repeats the question is judged on all its terms."""
     mine = set(terms(sentence))
     new = mine - set(terms(question)) or mine
     if not new:
         return 0.0
-    numbers = {t for t in new if any(ch.isdigit() for ch in t)}
+    critical = {t for t in new if any(ch.isdigit() for ch in t)} | (new & set(terms(" ".join(names(sentence)))))
     spans = list(sentence_spans(passage)) or [(0, len(passage))]
-    sets = [set(terms(passage[a:b])) for a, b in spans]
     best = 0
-    for i in range(max(1, len(sets) - window + 1)):
-        found = new & set().union(*sets[i : i + window])
-        if numbers <= found:
+    for i in range(max(1, len(spans) - window + 1)):
+        text = passage[spans[i][0] : spans[min(i + window, len(spans)) - 1][1]]
+        have = set(terms(text))
+        found = {t for t in new if t in have or (len(t) == 1 and t in text)}  # a lone CJK character
+        if critical <= found:
             best = max(best, len(found))
     return best / len(new)
+
+
+_EN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]*[A-Za-z0-9](?:\s+[A-Z][\w'’-]*[A-Za-z0-9])*")
+_ZH_NAME = re.compile(r"[\u3400-\u9fff]{2}(?:·[\u3400-\u9fff]{1,4})+|[《“「『]([^》”」』]{1,30})[》”」』]")
+
+
+def names(sentence: str) -> list[str]:
+    """Name-like spans that, like numbers, must appear where the claim is stated: capitalised
+    words inside an English sentence, transliterated names (约翰·埃尔维) and quoted titles."""
+    out = [m.group(0) for m in _EN_NAME.finditer(sentence.strip())]
+    out += [m.group(1) or m.group(0) for m in _ZH_NAME.finditer(sentence)]
+    return out
 
 
 def supports(lexical: float, cosine: float | None, cross_lingual: bool, t: Thresholds) -> bool:
