@@ -16,10 +16,13 @@ from lingxi.cli.common import JsonOpt, ModelOpt, err, out, print_json
 
 KbOpt = Annotated[str, typer.Option("--kb", help="Knowledge base to answer from (see: lingxi kb ls).")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="auto (generate, fall back to extractive), generate or extractive.")]
-SessionOpt = Annotated[str | None, typer.Option("--session", help="Keep a conversation under this name (follow-ups are rewritten).", show_default=False)]
-MemoryOpt = Annotated[str | None, typer.Option("--memory", help="Session memory: buffer-window, summary, summary-buffer or entity.", show_default=False)]
+SessionOpt = Annotated[str | None, typer.Option(
+    "--session", help="Keep a conversation under this name (follow-ups are rewritten).", show_default=False)]
+MemoryOpt = Annotated[str | None, typer.Option(
+    "--memory", help="Session memory: buffer-window, summary, summary-buffer or entity.", show_default=False)]
 KOpt = Annotated[int, typer.Option("--k", "-k", help="Passages to retrieve.")]
-MarkOpt = Annotated[bool, typer.Option("--mark-unsupported", help="Keep unsupported sentences, flagged [?], instead of dropping them.")]
+MarkOpt = Annotated[bool, typer.Option(
+    "--mark-unsupported", help="Keep unsupported sentences, flagged [?], instead of dropping them.")]
 DEMO_QUESTION = "How does lingxi check the citations in an answer?"
 
 
@@ -123,7 +126,8 @@ def sample_docs() -> Path:
 
 def demo_command(
     question: Annotated[str, typer.Option("--question", "-q", help="What to ask the sample corpus.")] = DEMO_QUESTION,
-    docs: Annotated[Path | None, typer.Option("--docs", help="Folder to ingest (default: the shipped samples/docs).", show_default=False)] = None,
+    docs: Annotated[Path | None, typer.Option(
+        "--docs", help="Folder to ingest (default: the shipped samples/docs).", show_default=False)] = None,
     kb: Annotated[str, typer.Option("--kb", help="Knowledge base to (re)build.")] = "lingxi-demo",
     mode: ModeOpt = "auto",
     model: ModelOpt = None,

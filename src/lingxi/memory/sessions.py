@@ -65,7 +65,8 @@ class Session:
     def delete(name: str, settings: Any = None) -> None:
         conn = connect(settings)
         if conn.execute("DELETE FROM sessions WHERE name = ?", (name,)).rowcount == 0:
-            raise StoreError(f"No session named '{name}'.", "list them with: lingxi ask --sessions")
+            raise StoreError(f"No session named '{name}'.",
+                             "sessions are created by: lingxi ask --session NAME (Session.names() lists them)")
 
     def messages(self, last: int | None = None) -> list[dict[str, Any]]:
         """The stored messages, oldest first (all of them, or the `last` few)."""

@@ -91,8 +91,9 @@ def _generate(
             return _extractive(base, shown, vectors, tm, started, "the model's answer failed verification")
         return _abstain(base, shown, L.DONT_KNOW_UNVERIFIED, "no sentence could be verified", tm, started, verdicts)
     dropped = sum(v.verdict != "supported" for v in verdicts)
+    did = "flagged" if o.unsupported == "mark" else "dropped"
     return _done(base, verdicts, shown, "generate", tm, started, o.unsupported,
-                 f"{dropped} unsupported sentence(s) {'flagged' if o.unsupported == 'mark' else 'dropped'}" if dropped else "")  # fmt: skip
+                 f"{dropped} unsupported sentence(s) {did}" if dropped else "")
 
 
 def generate(model: Any, messages: list[Message], o: Options, on_token: OnToken | None) -> tuple[str, Usage, float | None, float]:

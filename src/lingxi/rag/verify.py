@@ -5,14 +5,16 @@
 
 A sentence is *supported* by a passage in the same language when most of its
 new terms (the terms it adds to the question, after the same Chinese bigram /
-English stemming analysis keyword search uses), and all of its new numbers, occur
-in one sentence of the passage AND its embedding is close to the passage's;
-across languages only the embedding can judge. Words alone cannot see every lie:
-a sentence that rearranges the passage's own words into a false statement can
-pass (calibration measures how often; an NLI model would be the next step). Thresholds are calibrated (see `Thresholds`). A cited passage that does
-not support its sentence is replaced by one that does, if any; citations to
-numbers that were never shown are removed; sentences nothing supports are
-marked unsupported (the caller drops or flags them).
+English stemming analysis keyword search uses), and all of its new numbers and
+names, occur in one sentence of the passage AND its embedding is close to the
+passage's; across languages only the embedding can judge. Thresholds are
+calibrated (see `Thresholds`). Words alone cannot see every lie: a sentence that
+rearranges the passage's own words into a false statement can still pass
+(calibration measures how often; an NLI model would be the next step).
+
+A cited passage that does not support its sentence is replaced by one that does,
+if any; citations to numbers that were never shown are removed; sentences
+nothing supports are marked unsupported (the caller drops or flags them).
 """
 
 from __future__ import annotations
