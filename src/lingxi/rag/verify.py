@@ -100,24 +100,41 @@ def lexical_support(sentence: str, passage: str, question: str = "", window: int
     Numbers and names are facts: a window that lacks one of the sentence's new numbers or
     names (see `names`) supports nothing.
     A sentence that only repeats the question is judged on all its terms."""
+    asked = set(terms(question))
     mine = set(terms(sentence))
-    new = mine - set(terms(question)) or mine
+    new = mine - asked or mine
     if not new:
         return 0.0
     critical = {t for t in new if any(ch.isdigit() for ch in t)} | (new & set(terms(" ".join(names(sentence)))))
     spans = list(sentence_spans(passage)) or [(0, len(passage))]
     best = 0
     for i in range(max(1, len(spans) - window + 1)):
-        text = passage[spans[i][0] : spans[min(i + window, len(spans)) - 1][1]]
-        have = set(terms(text))
-        found = {t for t in new if t in have or (len(t) == 1 and t in text)}  # a lone CJK character
+        found = _found(new, passage[spans[i][0] : spans[min(i + window, len(spans)) - 1][1]], sentence, asked)
         if critical <= found:
             best = max(best, len(found))
     return best / len(new)
 
 
+def _found(new: set[str], text: str, sentence: str, asked: set[str]) -> set[str]:
+    """The new terms `text` states: as terms; a lone CJK character anywhere in it; a CJK pair
+    split there by punctuation or digits (（1562年）元服 has 年元); or a CJK pair that only
+    joins two stated pieces of the sentence (…是|台湾|地区…: 湾地 bridges 台湾 and 地区)."""
+    have, cjk = set(terms(text)), "".join(_CJK_CHAR.findall(text))
+    found = {t for t in new if t in have or (len(t) == 1 and t in text) or (_CJK_CHAR.match(t) and t in cjk)}
+    known = found | asked | (have & set(terms(sentence)))
+    for run in _CJK_RUN.findall(sentence):
+        pairs = [run[k : k + 2] for k in range(len(run) - 1)]
+        for k in range(1, len(pairs) - 1):
+            if pairs[k] in new and pairs[k - 1] in known and pairs[k + 1] in known:
+                found.add(pairs[k])
+    return found
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{3,}")
 _EN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]*[A-Za-z0-9](?:\s+[A-Z][\w'’-]*[A-Za-z0-9])*")
-_ZH_NAME = re.compile(r"[\u3400-\u9fff]{2}(?:·[\u3400-\u9fff]{1,4})+|[《“「『]([^》”」』]{1,30})[》”」』]")
+# a transliterated name is fixed by the two characters before its dot and the one after (约什·诺…)
+_ZH_NAME = re.compile(r"[\u3400-\u9fff]{2}·[\u3400-\u9fff]|[《“「『]([^》”」』]{1,30})[》”」』]")
 
 
 def names(sentence: str) -> list[str]:
