@@ -1,14 +1,15 @@
 """Agents: function-calling accuracy (BFCL), GSM8K direct vs CoT vs PAL, and the sandbox's cost and walls.
 
     .venv/bin/python bench/agents.py [--model smollm2] [--bfcl-n 20] [--gsm8k-n 100] [--sandbox-reps 30]
-        [--native] [--only sandbox,bfcl,gsm8k] [--out bench/results]
+        [--native] [--sc-n 0] [--only sandbox,bfcl,gsm8k] [--name agents] [--out bench/results]
 
 BFCL (../shared/data/bfcl): simple_python and multiple score an AST match of the chosen
 function and its arguments against possible_answer (BFCL's rules: every given argument must be
 a known one with an acceptable value, missing ones must be optional); irrelevance scores the share
 where the model calls nothing. "react-json" is lingxi's constrained JSON action; "native" uses
 llama.cpp's chatml-function-calling format (--native). GSM8K: a fixed sample (seed 0) of the
-test set; direct answer, chain of thought, and PAL through the sandbox. Writes agents.json/.md.
+test set; direct answer, chain of thought and self-consistency (lingxi.prompts) and PAL through the
+sandbox. Writes NAME.json/.md after every part, so a stopped run keeps what it measured.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lingxi.agents import pal
+from lingxi.prompts import techniques
 from lingxi.agents.react import FINAL, _branch
 from lingxi.agents.sandbox import Sandbox, SandboxLimits
 from lingxi.models.resolve import Model
@@ -186,33 +188,46 @@ def _last_number(text: str) -> float | None:
         return None
 
 
-def bench_gsm8k(model: Any, n: int) -> dict[str, Any]:
+def _right(answer: Any, row: dict[str, Any]) -> bool:
+    try:
+        return answer is not None and abs(float(str(answer).replace(",", "")) - _gold(row["answer"])) < 1e-6
+    except ValueError:
+        return False
+
+
+def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None) -> dict[str, Any]:
+    """direct / chain_of_thought / self_consistency from lingxi.prompts and PAL from lingxi.agents, on one
+    fixed sample; self-consistency (5 samples at 0.7) runs on the first `sc_n` problems, and direct/CoT are
+    also scored on that subset so the comparison is like for like."""
     rows = _read_jsonl(DATA / "gsm8k" / "test.jsonl")
     sample = [rows[i] for i in random.Random(0).sample(range(len(rows)), 100)][:n]
-    prompts = {
-        "direct": ("Answer with the final number only.", 16),
-        "cot": ("Think step by step, then end with 'The answer is N.'", 256),
+    methods: dict[str, Any] = {
+        "direct": lambda q: techniques.direct(model, q, {"temperature": 0, "max_tokens": 24}, numeric=True).answer,
+        "cot": lambda q: techniques.chain_of_thought(model, q, {"temperature": 0, "max_tokens": 320}, numeric=True).answer,
+        "pal": lambda q: pal(q, model, retries=0).answer,
     }
     out: dict[str, Any] = {}
-    for method, (instruction, max_tokens) in prompts.items():
-        good, started = 0, time.perf_counter()
+    hits: dict[str, list[bool]] = {}
+    for method, solve in methods.items():
+        started, hits[method] = time.perf_counter(), []
         for row in sample:
-            text = model.chat([Message(role="system", content=instruction), Message(role="user", content=row["question"])],
-                              SamplingParams(temperature=0, max_tokens=max_tokens)).text
-            got = _last_number(text)
-            good += got is not None and abs(got - _gold(row["answer"])) < 1e-6
-        out[method] = {"n": len(sample), "accuracy": round(good / max(1, n), 3),
-                       "s_per_item": round((time.perf_counter() - started) / max(1, n), 2)}
-    good, started, ran = 0, time.perf_counter(), 0
-    for row in sample:
-        r = pal(row["question"], model, retries=0)
-        ran += r.answer is not None
-        try:
-            good += r.answer is not None and abs(float(r.answer) - _gold(row["answer"])) < 1e-6
-        except ValueError:
-            pass
-    out["pal"] = {"n": len(sample), "accuracy": round(good / max(1, n), 3), "programs_that_ran": ran,
-                  "s_per_item": round((time.perf_counter() - started) / max(1, n), 2)}
+            hits[method].append(_right(solve(row["question"]), row))
+        out[method] = {"n": len(sample), "accuracy": round(sum(hits[method]) / max(1, len(sample)), 3),
+                       "s_per_item": round((time.perf_counter() - started) / max(1, len(sample)), 2)}
+        if save:
+            save(out)
+    if sc_n:
+        started, sc = time.perf_counter(), []
+        for row in sample[:sc_n]:
+            vote = techniques.self_consistency(model, row["question"], n=5, temperature=0.7,
+                                               params={"max_tokens": 320}, numeric=True)
+            sc.append(_right(vote.answer, row))
+            k = len(sc)
+            out["self_consistency (n=5)"] = {
+                "n": k, "accuracy": round(sum(sc) / k, 3), "s_per_item": round((time.perf_counter() - started) / k, 2),
+                "same_items": {m: round(sum(h[:k]) / k, 3) for m, h in hits.items()}}
+            if save:
+                save(out)
     return out
 
 
@@ -241,6 +256,9 @@ def markdown(res: dict[str, Any]) -> str:
     if "gsm8k" in res:
         lines += ["## GSM8K", "", "| method | n | accuracy | s/item |", "| --- | --- | --- | --- |"]
         lines += [f"| {m} | {v['n']} | {v['accuracy']:.1%} | {v['s_per_item']} |" for m, v in res["gsm8k"].items()]
+        same = res["gsm8k"].get("self_consistency (n=5)", {}).get("same_items")
+        if same:
+            lines += ["", "On the self-consistency subset: " + ", ".join(f"{m} {a:.1%}" for m, a in same.items()) + "."]
         lines.append("")
     return "\n".join(lines)
 
@@ -253,27 +271,34 @@ def main() -> None:
     ap.add_argument("--sandbox-reps", type=int, default=30)
     ap.add_argument("--native", action="store_true", help="also run BFCL with chatml-function-calling")
     ap.add_argument("--only", default="sandbox,bfcl,gsm8k")
+    ap.add_argument("--sc-n", type=int, default=0, help="self-consistency (n=5) on the first SC_N problems")
+    ap.add_argument("--name", default="agents", help="write NAME.json and NAME.md")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args()
     parts = set(args.only.split(","))
     res: dict[str, Any] = {"model": args.model, "machine": f"{platform.machine()}, {platform.python_version()}",
                            "date": time.strftime("%Y-%m-%d %H:%M")}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def save(part: str | None = None, value: Any = None) -> None:  # after every part: a killed run keeps its numbers
+        if part:
+            res[part] = value
+        (out / f"{args.name}.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (out / f"{args.name}.md").write_text(markdown(res), encoding="utf-8")
+
     if "sandbox" in parts:
-        res["sandbox"] = bench_sandbox(args.sandbox_reps)
+        save("sandbox", bench_sandbox(args.sandbox_reps))
     model = Model(args.model) if parts & {"bfcl", "gsm8k"} else None
     if "bfcl" in parts and (DATA / "bfcl").is_dir():
-        res["bfcl"] = {"react-json": bench_bfcl(model, args.bfcl_n, "react")}
+        save("bfcl", {"react-json": bench_bfcl(model, args.bfcl_n, "react")})
         if args.native:
             from lingxi.models.llamacpp import LlamaCppChat
 
-            native = LlamaCppChat(model.path, chat_format="chatml-function-calling")  # type: ignore[union-attr]
-            res["bfcl"]["native (chatml-function-calling)"] = bench_bfcl(native, args.bfcl_n, "native")
+            native = LlamaCppChat(model.path, chat_format="chatml-function-calling", n_threads=model.n_threads)  # type: ignore[union-attr]
+            save("bfcl", {**res["bfcl"], "native (chatml-function-calling)": bench_bfcl(native, args.bfcl_n, "native")})
     if "gsm8k" in parts and (DATA / "gsm8k").is_dir():
-        res["gsm8k"] = bench_gsm8k(model, args.gsm8k_n)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "agents.json").write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "agents.md").write_text(markdown(res), encoding="utf-8")
+        bench_gsm8k(model, args.gsm8k_n, args.sc_n, save=lambda v: save("gsm8k", v))
     print(markdown(res))
 
 
