@@ -12,5 +12,6 @@ def register(registry: Registry) -> None:
     registry.add("chat", "scripted", "lingxi.models.scripted:ScriptedChat")
     registry.add("embedding", "e5", "lingxi.knowledge.embed:E5Embedder")
     registry.add("embedding", "minilm", "lingxi.knowledge.embed:MiniLMEmbedder")
+    registry.add("embedding", "use", "lingxi.knowledge.embed:USEEmbedder")
     registry.add("store", "lancedb", "lingxi.knowledge.lance:LanceStore")
     registry.add("store", "pgvector", "lingxi.knowledge.pg:PgStore")

