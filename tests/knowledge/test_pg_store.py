@@ -166,7 +166,7 @@ def test_pg_dsn_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert load_settings().pg_dsn.get_secret_value().endswith("/db")
     monkeypatch.delenv("LINGXI_PG_DSN")
-    monkeypatch.setattr("lingxi.knowledge.pg._settings_dsn", lambda: "postgresql://x@127.0.0.1:2/viatoml")
+    monkeypatch.setattr("lingxi.knowledge.pg.settings_dsn", lambda: "postgresql://x@127.0.0.1:2/viatoml")
     assert PgStore(None, 8).dsn.endswith("viatoml")
 
 

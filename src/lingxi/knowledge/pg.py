@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,53 +50,18 @@ from typing import Any
 import numpy as np
 
 from lingxi.errors import StoreError, missing_extra
+from lingxi.knowledge.pg_sql import (
+    B, BM25_SQL, DF_CAP, K1, SELECT, UPSERT_SQL, column, ident, quote_lexeme,
+    redact, settings_dsn, table_for, tsvector_literal, without_password,
+)
 from lingxi.knowledge.splitter import embed_text
 from lingxi.knowledge.store import Filters, where_clause
 from lingxi.knowledge.text import check_analyzer, terms
 from lingxi.types import Chunk
 
 DSN_ENV = "LINGXI_PG_DSN"
-K1, B = 1.2, 0.75
-DF_CAP = 10_000  # document frequencies are counted up to this (a rarer term is what matters)
 STATS_TTL_S = 30.0
 HNSW_MIN_ROWS = 10_000  # below this an exact scan is fast enough (~20 ms) and always right
-COLUMNS = ("id", "source", "file_hash", "text", "headings", "page", "start", "end", "hash", "kind", "metadata")
-_SELECT = ", ".join(f'"{c}"' for c in COLUMNS)
-
-
-def redact(dsn: str) -> str:
-    """The DSN without its password (for messages)."""
-    dsn = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
-    return re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn)
-
-
-def without_password(dsn: str) -> str:
-    """The DSN with its password removed (what a knowledge base's kb.json may keep)."""
-    dsn = re.sub(r"(://[^:/@]+):[^@]*@", r"\1@", dsn)
-    return re.sub(r"\s*password\s*=\s*\S+", "", dsn).strip()
-
-
-def table_for(kb_name: str) -> str:
-    """A PostgreSQL table name for a knowledge base: readable, unique, under the 63-byte limit."""
-    import hashlib
-
-    safe = re.sub(r"[^a-z0-9_]", "_", kb_name.lower())[:40]
-    return f"kb_{safe}_{hashlib.sha1(kb_name.encode()).hexdigest()[:8]}"
-
-
-def _quote_lexeme(term: str) -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def tsvector_literal(words: Sequence[str]) -> str:
-    """A tsvector in its text form with positions, built from lingxi's terms without any parser."""
-    positions: dict[str, list[int]] = {}
-    for i, word in enumerate(words, start=1):
-        if len(word.encode()) < 1024:
-            pos = positions.setdefault(word, [])
-            if len(pos) < 255:
-                pos.append(min(i, 16383))
-    return " ".join(f"{_quote_lexeme(w)}:{','.join(map(str, p))}" for w, p in positions.items())
 
 
 class PgStore:
@@ -115,7 +79,7 @@ class PgStore:
         iterative_scan: str = "relaxed_order", ef_search: int = 100, hnsw_min_rows: int = HNSW_MIN_ROWS,
         analyzer: str = "bigram",
     ) -> None:  # fmt: skip
-        self.dsn = dsn or os.environ.get(DSN_ENV, "") or _settings_dsn()
+        self.dsn = dsn or os.environ.get(DSN_ENV, "") or settings_dsn()
         if not self.dsn:
             raise StoreError(
                 "No PostgreSQL DSN was given for the pgvector store.",
@@ -129,9 +93,9 @@ class PgStore:
         self.dim = int(dim)
         self.analyzer = check_analyzer(analyzer)
         self.table, self.schema = table, schema
-        self._ident = f"{_ident(schema)}.{_ident(table)}"
-        self._hnsw_name = _ident(f"{table}_hnsw")
-        self._hnsw = f"{_ident(schema)}.{self._hnsw_name}"
+        self._ident = f"{ident(schema)}.{ident(table)}"
+        self._hnsw_name = ident(f"{table}_hnsw")
+        self._hnsw = f"{ident(schema)}.{self._hnsw_name}"
         self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
         self._setup_lock = threading.Lock()
         self._ready = False
@@ -260,23 +224,12 @@ class PgStore:
         return Chunk(id=cid, source=source, text=text, start=start or 0, end=end or 0, page=page,
                      headings=list(headings or []), hash=digest or "", metadata=meta)  # fmt: skip
 
-    _UPSERT = (
-        'INSERT INTO {t} AS t (id, source, file_hash, text, headings, page, start, "end", hash, kind, metadata, '
-        "terms, n_terms, vector) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::tsvector, %s, %s) "
-        "ON CONFLICT (id) DO UPDATE SET source = EXCLUDED.source, file_hash = EXCLUDED.file_hash, "
-        'text = EXCLUDED.text, headings = EXCLUDED.headings, page = EXCLUDED.page, start = EXCLUDED.start, "end" = '
-        'EXCLUDED."end", hash = EXCLUDED.hash, kind = EXCLUDED.kind, metadata = EXCLUDED.metadata, '
-        "terms = EXCLUDED.terms, n_terms = EXCLUDED.n_terms, "
-        # an unchanged chunk (same content hash) keeps the vector it already has: never embed twice
-        "vector = COALESCE(EXCLUDED.vector, CASE WHEN t.hash = EXCLUDED.hash THEN t.vector END)"
-    )
-
     def _write(self, conn: Any, chunks: Sequence[Chunk], vectors: Mapping[str, Any] | None, hashes: Mapping[str, str]) -> int:
         vectors = vectors or {}
         rows = [self._row(c, vectors.get(c.id), hashes.get(c.source, c.metadata.get("file_hash", ""))) for c in chunks]
         if rows:
             with conn.cursor() as cur:
-                cur.executemany(self._q(self._UPSERT), rows)
+                cur.executemany(self._q(UPSERT_SQL), rows)
         self._stats = None
         return len(rows)
 
@@ -330,7 +283,7 @@ class PgStore:
         return dict(self._fetch("SELECT source, max(file_hash) FROM {t} GROUP BY source"))
 
     def count(self, filters: Filters | None = None, *, embedded: bool | None = None) -> int:
-        where = where_clause(filters, _column)
+        where = where_clause(filters, column)
         if embedded is not None:
             where = " AND ".join(w for w in (where, f"vector IS {'NOT ' if embedded else ''}NULL") if w)
         return self._fetch("SELECT count(*) FROM {t} WHERE {where}", where=where)[0][0]
@@ -350,17 +303,9 @@ class PgStore:
         n, avgdl = self._corpus_stats()
         if n == 0:
             return []
-        lexemes = [_quote_lexeme(w) for w in words]
+        lexemes = [quote_lexeme(w) for w in words]
         rows = self._fetch(
-            "WITH q AS MATERIALIZED (SELECT term, ln(1 + (%(n)s - df + 0.5) / (df + 0.5)) AS idf FROM ("
-            "  SELECT term, (SELECT count(*) FROM (SELECT 1 FROM {t} WHERE terms @@ tq LIMIT %(cap)s) s) AS df"
-            "  FROM unnest(%(terms)s::text[], %(tqs)s::tsquery[]) AS u(term, tq)) d),"
-            " scored AS (SELECT h.id, sum(q.idf * u.tf * %(k1p1)s / (u.tf + %(k1)s * "
-            "   (1 - %(b)s + %(b)s * h.n_terms / greatest(%(avgdl)s, 1)))) AS score"
-            "  FROM {t} h CROSS JOIN LATERAL (SELECT lexeme, cardinality(positions) AS tf FROM unnest(h.terms)) u"
-            "  JOIN q ON q.term = u.lexeme WHERE h.terms @@ %(any)s::tsquery AND {where}"
-            "  GROUP BY h.id ORDER BY score DESC, h.id LIMIT %(k)s)"
-            f" SELECT {_SELECT}, s.score FROM scored s JOIN {{t}} USING (id) ORDER BY s.score DESC, s.id",
+            BM25_SQL,
             {"n": n, "cap": DF_CAP, "terms": words, "tqs": lexemes, "any": " | ".join(lexemes),
              "k1": K1, "k1p1": K1 + 1, "b": B, "avgdl": avgdl, "k": k},
             where_clause(filters, lambda c: f'h."{c}"'),
@@ -370,14 +315,14 @@ class PgStore:
     def vector_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if k <= 0:
             return []
-        where = where_clause(filters, _column)
+        where = where_clause(filters, column)
         vec = np.asarray(vector, np.float32)
         with self._conn() as conn, conn.transaction():
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self.ef_search, min(k, 1000))),))
             if where:  # without it HNSW returns only the filtered survivors of its first ef_search candidates
                 conn.execute(f"SET LOCAL hnsw.iterative_scan = {self.iterative_scan}")
             rows = conn.execute(
-                self._q(f"SELECT {_SELECT}, vector <=> %s AS d FROM {{t}} WHERE vector IS NOT NULL AND {{where}} "
+                self._q(f"SELECT {SELECT}, vector <=> %s AS d FROM {{t}} WHERE vector IS NOT NULL AND {{where}} "
                         "ORDER BY vector <=> %s LIMIT %s", where), (vec, vec, k),
             ).fetchall()  # fmt: skip
         hits = [(self._chunk(r), 1.0 - float(r[-1])) for r in rows]
@@ -386,13 +331,13 @@ class PgStore:
     def pending(self, limit: int) -> list[Chunk]:
         if limit <= 0:
             return []
-        return [self._chunk(r) for r in self._fetch(f"SELECT {_SELECT} FROM {{t}} WHERE vector IS NULL ORDER BY id LIMIT %s", (limit,))]
+        return [self._chunk(r) for r in self._fetch(f"SELECT {SELECT} FROM {{t}} WHERE vector IS NULL ORDER BY id LIMIT %s", (limit,))]
 
     def iter_chunks(self, batch: int = 4096) -> Iterator[Chunk]:
         """Every chunk, ordered by id (for export and summaries), fetched page by page."""
         after = ""
         while True:
-            rows = self._fetch(f"SELECT {_SELECT} FROM {{t}} WHERE id > %s ORDER BY id LIMIT %s", (after, batch))
+            rows = self._fetch(f"SELECT {SELECT} FROM {{t}} WHERE id > %s ORDER BY id LIMIT %s", (after, batch))
             yield from (self._chunk(r) for r in rows)
             if len(rows) < batch:
                 return
@@ -439,21 +384,4 @@ class PgStore:
         self._stats = None
 
 
-def _settings_dsn() -> str:
-    """The DSN from lingxi's settings (``pg_dsn`` in lingxi.toml or ``LINGXI_PG_DSN``), or ""."""
-    from lingxi.config import load_settings
-
-    try:
-        secret = load_settings().pg_dsn
-    except Exception:  # a broken lingxi.toml is reported where settings are used; here it is "no DSN"
-        return ""
-    return secret.get_secret_value() if secret else ""
-
-
-def _column(name: str) -> str:
-    return f'"{name}"'
-
-
-def _ident(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+__all__ = ["PgStore", "redact", "table_for", "tsvector_literal", "without_password"]
