@@ -6,7 +6,7 @@ from lingxi.models.scripted import ScriptedChat
 from lingxi.rag.answer import Source, Thresholds
 from lingxi.rag.context import fit, format_source
 from lingxi.rag.lang import detect
-from lingxi.rag.verify import lexical_support, render, split_claims, supports
+from lingxi.rag.verify import cross_lingual_facts, lexical_support, render, split_claims, supports
 
 
 def test_split_claims_chinese_and_english_markers():
@@ -45,6 +45,18 @@ def test_supports_rules():
     t = Thresholds(support_lexical=0.5, support_cosine=0.8, support_cross_lingual=0.9)
     assert supports(0.6, 0.85, False, t) and not supports(0.4, 0.95, False, t) and not supports(0.9, 0.7, False, t)
     assert supports(0.0, 0.91, True, t) and not supports(1.0, 0.89, True, t) and supports(0.6, None, False, t)
+    t = Thresholds(support_cross_lingual=0.9, support_cross_lingual_facts=0.75)  # numbers checked across languages
+    assert supports(0.0, 0.8, True, t, facts=True) and not supports(0.0, 0.8, True, t, facts=False)
+    assert not supports(0.0, 0.8, True, t, facts=None) and not supports(0.0, 0.7, True, t, facts=True)
+
+
+def test_cross_lingual_facts_are_numbers_and_latin_names():
+    passage = "The Broncos beat the Steelers 23–16 in 1,998 seconds; Peyton Manning threw for 222 yards."
+    assert cross_lingual_facts("曼宁（Manning）传球222码。", passage, "曼宁传球多少码？") is True
+    assert cross_lingual_facts("曼宁传球 230 码。", passage, "曼宁传球多少码？") is False
+    assert cross_lingual_facts("野马队赢了。", passage, "谁赢了？") is None  # nothing checkable
+    assert cross_lingual_facts("用时1998秒。", passage) is True  # thousands separators do not matter
+    assert cross_lingual_facts("Elway 传球222码。", passage) is False  # a name the passage lacks
 
 
 def test_detect_language():

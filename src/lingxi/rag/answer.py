@@ -47,8 +47,11 @@ class Thresholds(_Data):
     support_cosine: float = 0.785
     # a sentence in another language than the chunk is judged on embeddings alone; calibration found
     # e5 cannot tell a right from a wrong cross-lingual claim, so this passes almost nothing (the
-    # auto mode then answers extractively, in the passage's language)
+    # auto mode then answers extractively, in the passage's language) ...
     support_cross_lingual: float = 0.855
+    # ... unless the sentence adds numbers or Latin-script names and the chunk has every one of them:
+    # then this lower similarity suffices
+    support_cross_lingual_facts: float = 0.775
 
 
 class Source(_Data):

@@ -145,9 +145,27 @@ def names(sentence: str) -> list[str]:
     return out
 
 
-def supports(lexical: float, cosine: float | None, cross_lingual: bool, t: Thresholds) -> bool:
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]")
+
+
+def cross_lingual_facts(sentence: str, passage: str, question: str = "") -> bool | None:
+    """Facts that survive translation: the numbers and Latin-script words a sentence adds to the
+    question. None when it adds none; else whether the passage (in another language) has them all."""
+    nums = [n.replace(",", "") for n in _NUM.findall(sentence) if n not in question]
+    words = [w.lower() for w in _LATIN.findall(sentence) if w.lower() not in question.lower()]
+    if not nums and not words:
+        return None
+    have_nums = {n.replace(",", "") for n in _NUM.findall(passage)}
+    low = passage.lower()
+    return all(n in have_nums for n in nums) and all(w in low for w in words)
+
+
+def supports(lexical: float, cosine: float | None, cross_lingual: bool, t: Thresholds, facts: bool | None = None) -> bool:
     if cross_lingual:
-        return cosine is not None and cosine >= t.support_cross_lingual
+        if cosine is None:
+            return False
+        return cosine >= t.support_cross_lingual or (facts is True and cosine >= t.support_cross_lingual_facts)
     if cosine is None:  # no embeddings at hand: words alone
         return lexical >= t.support_lexical
     return lexical >= t.support_lexical and cosine >= t.support_cosine
@@ -186,9 +204,11 @@ def _embeddings(claims: Sequence[Claim], sources: Sequence[Source], vectors: Vec
 def _score(text: str, s: Source, question: str, svecs: Any, i: int, cvecs: dict, t: Thresholds) -> _Score:
     vec = cvecs.get(s.chunk_id)
     cos = float(np.dot(svecs[i], vec)) if svecs is not None and vec is not None else None
+    passage = " ".join([*s.headings, s.text])
     cross = L.detect(text) != L.detect(s.text)
-    lex = lexical_support(text, " ".join([*s.headings, s.text]), question)
-    return _Score(s.n, lex, cos, supports(lex, cos, cross, t))
+    lex = lexical_support(text, passage, question)
+    facts = cross_lingual_facts(text, passage, question) if cross else None
+    return _Score(s.n, lex, cos, supports(lex, cos, cross, t, facts))
 
 
 def _verdict(claim: Claim, scores: list[_Score], by_n: dict[int, Source]) -> SentenceVerdict:
