@@ -5,10 +5,9 @@ Imports are lazy so that `import lingxi.agents` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lingxi._lazy import lazy
 
-_EXPORTS = {
+__all__, __getattr__ = lazy(__name__, {
     "Tool": "tools", "ToolResult": "tools", "tool": "tools",
     "Agent": "agent", "supports_native_tools": "agent",
     "AgentResult": "trace", "Step": "trace",
@@ -18,11 +17,4 @@ _EXPORTS = {
     "pal": "programs", "PalResult": "programs",
     "agent_tool": "multi", "supervisor": "multi",
     "prompt": "chains", "sequential": "chains", "transform": "chains", "router": "chains", "Router": "chains",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"lingxi.agents.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'lingxi.agents' has no attribute {name!r}")
+})

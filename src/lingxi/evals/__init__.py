@@ -3,18 +3,10 @@ LLM-as-judge, runs stored in the home database, Markdown + PNG reports. Imports 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lingxi._lazy import lazy
 
-_EXPORTS = {
+__all__, __getattr__ = lazy(__name__, {
     "classification_report": "classification", "qa_scores": "qa", "cmrc_f1": "qa", "cmrc_em": "qa",
     "squad_f1": "qa", "squad_em": "qa", "retrieval_scores": "retrieval", "judge_faithfulness": "judge",
     "judge_relevance": "judge", "save_run": "runs", "load_run": "runs", "compare_runs": "runs",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"lingxi.evals.{_EXPORTS[name]}"), name)
-    raise AttributeError(name)
+})

@@ -20,6 +20,8 @@ that is not embedded yet is judged by its keyword score alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +30,33 @@ from lingxi.knowledge.text import terms
 from lingxi.types import Chunk, Hit
 
 Scored = list[tuple[Chunk, float]]
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lingxi-search")
+
+
+def search_store(
+    store: Any, query: str, k: int, filters: Any = None, mode: str = "hybrid",
+    query_vector: Callable[[], np.ndarray] | None = None, analyzer: str = "bigram",
+) -> list[Hit]:  # fmt: skip
+    """Keyword, vector or hybrid search over a `Store`. In hybrid mode the keyword search runs
+    in a worker thread while this one embeds the query and searches vectors (both stores spend
+    that time outside the GIL), then `fuse` merges them. `query_vector` embeds the query lazily:
+    it is not called while no chunk has a vector."""
+    if not query.strip() or k <= 0:
+        return []
+    pool = max(4 * k, 30)
+    if mode == "keyword":
+        return single(store.keyword_search(query, pool, filters), "keyword", k)
+    pending = _POOL.submit(store.keyword_search, query, pool, filters) if mode == "hybrid" else None
+    qvec, dense = None, []
+    try:
+        if query_vector is not None and store.count(embedded=True):
+            qvec = query_vector()
+            dense = store.vector_search(qvec, pool, filters)
+    finally:
+        keyword = pending.result() if pending else []
+    if mode == "vector":
+        return single(dense, "vector", k)
+    return fuse(query, keyword, dense, k, store.get_vectors, qvec, analyzer)
 
 
 def coverage(query_terms: Sequence[str], chunk: Chunk, analyzer: str = "bigram") -> float:

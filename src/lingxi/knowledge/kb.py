@@ -22,7 +22,7 @@ from typing import Any, Literal
 from lingxi.config import Settings, load_settings
 from lingxi.errors import ConfigError, StoreError
 from lingxi.knowledge.embed import get_embedder, model_id
-from lingxi.knowledge.fusion import fuse, single
+from lingxi.knowledge.fusion import search_store
 from lingxi.knowledge.ingest import IngestReport, Progress, ingest_path
 from lingxi.knowledge.splitter import Splitter, embed_text
 from lingxi.knowledge.store import Filters, Store
@@ -222,20 +222,8 @@ class KnowledgeBase:
             return apply(query, self.search(query, max(4 * k, 20), filters, mode), rerank, k)
         if mode not in ("hybrid", "keyword", "vector"):
             raise ConfigError(f"Unknown search mode '{mode}'.", "use 'hybrid', 'keyword' or 'vector'")
-        if not query.strip() or k <= 0:
-            return []
-        pool = max(4 * k, 30)
-        keyword = self.store.keyword_search(query, pool, filters) if mode != "vector" else []
-        if mode == "keyword":
-            return single(keyword, "keyword", k)
-        qvec = None
-        dense: list = []
-        if self.store.count(embedded=True):
-            qvec = self.embedder.embed([query], kind="query")[0]
-            dense = self.store.vector_search(qvec, pool, filters)
-        if mode == "vector":
-            return single(dense, "vector", k)
-        return fuse(query, keyword, dense, k, self.store.get_vectors, qvec, self.analyzer)
+        embed = lambda: self.embedder.embed([query], kind="query")[0]  # noqa: E731
+        return search_store(self.store, query, k, filters, mode, embed, self.analyzer)
 
     # -- facts ---------------------------------------------------------------------------
     def sources(self) -> dict[str, str]:

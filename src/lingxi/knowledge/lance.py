@@ -27,7 +27,7 @@ import numpy as np
 from lingxi.errors import StoreError
 from lingxi.knowledge.encoding import missing_core
 from lingxi.knowledge.splitter import embed_text
-from lingxi.knowledge.store import Filters, sql_literal, where_clause
+from lingxi.knowledge.store import Filters, check_sources, sql_literal, where_clause
 from lingxi.knowledge.text import check_analyzer, terms
 from lingxi.types import Chunk
 
@@ -73,6 +73,10 @@ class LanceStore:
         self.analyzer = check_analyzer(analyzer)
         self._tbl: Any = None
         self._lock = threading.RLock()
+        # per table version: whether rows wait for vectors, and the vectors of the last keyword hits
+        # (hybrid search fuses those next; reading them with the hits saves a second lookup)
+        self._pending: tuple[int, bool] = (-1, True)
+        self._hit_vectors: tuple[int, dict[str, np.ndarray | None]] = (-1, {})
 
     # -- setup ---------------------------------------------------------------
     def _schema(self) -> Any:
@@ -171,9 +175,7 @@ class LanceStore:
         self, sources: Mapping[str, str], chunks: Sequence[Chunk], vectors: Mapping[str, np.ndarray] | None = None
     ) -> int:
         """Make `chunks` the whole content of `sources` ({source: file hash}) in one commit."""
-        stray = {c.source for c in chunks} - set(sources)
-        if stray:
-            raise StoreError(f"Chunks of '{sorted(stray)[0]}' were passed without its file hash.", "list every source")
+        check_sources(sources, chunks)
         scope = f"source IN ({', '.join(map(sql_literal, sources))})"
         if not chunks:
             self.delete_sources(list(sources))
@@ -225,18 +227,26 @@ class LanceStore:
         words = list(dict.fromkeys(terms(query, self.analyzer)))
         if not words or k <= 0:
             return []
+        version = self.table.version
         q = self.table.search(" ".join(words), query_type="fts", fts_columns="terms")
         where = where_clause(filters)
         if where:
             q = q.where(where, prefilter=True)
-        rows = q.select([*COLUMNS, "_score"]).limit(k).to_list()
+        rows = q.select([*COLUMNS, "embedded", "vector", "_score"]).limit(k).to_list()
+        self._hit_vectors = (version, {r["id"]: np.asarray(r["vector"], np.float32) if r["embedded"] else None for r in rows})
         return [(self._chunk(r), float(r["_score"])) for r in rows]
+
+    def _has_pending(self) -> bool:
+        version = self.table.version
+        if self._pending[0] != version:
+            self._pending = (version, bool(self.table.count_rows("embedded = false")))
+        return self._pending[1]
 
     def vector_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if k <= 0:
             return []
         # rows still waiting for their vector hold zeros: filter them out only while there are any
-        pending = "embedded = true" if self.table.count_rows("embedded = false") else ""
+        pending = "embedded = true" if self._has_pending() else ""
         where = " AND ".join(w for w in (pending, where_clause(filters)) if w)
         q = self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").distance_type("cosine")
         if where:
@@ -250,6 +260,9 @@ class LanceStore:
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
+        version, cached = self._hit_vectors
+        if cached and all(i in cached for i in ids) and version == self.table.version:
+            return {i: v for i in ids if (v := cached[i]) is not None}
         rows = self._select(f"embedded = true AND id IN ({', '.join(map(sql_literal, ids))})", ["id", "vector"])
         return {r["id"]: np.asarray(r["vector"], np.float32) for r in rows}
 
@@ -265,10 +278,11 @@ class LanceStore:
         """Compact small writes, fold new rows into the indexes, drop old versions, and build
         the ANN index once the table is big enough for flat scans to be slow."""
         _retry(lambda: self.table.optimize(cleanup_older_than=cleanup_older_than))
-        if self.count(embedded=True) >= ANN_MIN_ROWS and not any(
-            "vector" in i.columns for i in self.table.list_indices()
-        ):
+        if self.count(embedded=True) >= ANN_MIN_ROWS and not self.has_vector_index():
             self.build_vector_index()
+
+    def has_vector_index(self) -> bool:
+        return any("vector" in i.columns for i in self.table.list_indices())
 
     def build_vector_index(self) -> None:
         rows = self.count(embedded=True)

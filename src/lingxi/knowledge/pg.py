@@ -55,7 +55,7 @@ from lingxi.knowledge.pg_sql import (
     redact, settings_dsn, table_for, tsvector_literal, without_password,
 )
 from lingxi.knowledge.splitter import embed_text
-from lingxi.knowledge.store import Filters, where_clause
+from lingxi.knowledge.store import Filters, check_sources, where_clause
 from lingxi.knowledge.text import check_analyzer, terms
 from lingxi.types import Chunk
 
@@ -244,9 +244,7 @@ class PgStore:
         self, sources: Mapping[str, str], chunks: Sequence[Chunk], vectors: Mapping[str, np.ndarray] | None = None
     ) -> int:
         """Make `chunks` the whole content of `sources` ({source: file hash}) in one transaction."""
-        stray = {c.source for c in chunks} - set(sources)
-        if stray:
-            raise StoreError(f"Chunks of '{sorted(stray)[0]}' were passed without its file hash.", "list every source")
+        check_sources(sources, chunks)
         if not sources:
             return 0
         with self._conn() as conn, conn.transaction():

@@ -56,6 +56,13 @@ class Store(Protocol):
     def optimize(self) -> None: ...
 
 
+def check_sources(sources: Mapping[str, str], chunks: Sequence[Chunk]) -> None:
+    """`replace_sources` needs the file hash of every source its chunks come from."""
+    stray = {c.source for c in chunks} - set(sources)
+    if stray:
+        raise StoreError(f"Chunks of '{sorted(stray)[0]}' were passed without its file hash.", "list every source")
+
+
 def sql_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -7,19 +7,11 @@ Importing is cheap; Jinja2 and the embedders load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lingxi._lazy import lazy
 
-_EXPORTS = {
+__all__, __getattr__ = lazy(__name__, {
     "PromptTemplate": "templates", "TemplateLibrary": "templates", "load_template": "templates",
     "render_string": "templates", "ExampleSelector": "examples", "mmr": "examples",
     "chain_of_thought": "techniques", "self_consistency": "techniques", "chain_of_density": "techniques",
     "skeleton_of_thought": "techniques", "program_aided": "techniques", "extract_answer": "techniques",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"lingxi.prompts.{_EXPORTS[name]}"), name)
-    raise AttributeError(name)
+})

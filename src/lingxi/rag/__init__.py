@@ -11,20 +11,12 @@ The pipeline is a handful of plain functions (`retrieve`, `fit`, `build_messages
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lingxi._lazy import lazy
 
-_EXPORTS = {
+__all__, __getattr__ = lazy(__name__, {
     "ask": "api", "open_kb": "api", "open_model": "api", "Answer": "answer", "Source": "answer", "SentenceVerdict": "answer",
     "Thresholds": "answer", "Timings": "answer", "answer_question": "pipeline", "Options": "pipeline",
     "generate": "pipeline", "retrieve": "context", "fit": "context", "relevant": "context",
     "build_messages": "prompt", "split_claims": "verify", "verify": "verify", "Vectors": "verify",
     "extract": "extractive",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"lingxi.rag.{_EXPORTS[name]}"), name)
-    raise AttributeError(name)
+})
