@@ -73,9 +73,9 @@ class LanceStore:
         self.analyzer = check_analyzer(analyzer)
         self._tbl: Any = None
         self._lock = threading.RLock()
-        # per table version: whether rows wait for vectors, and the vectors of the last keyword hits
-        # (hybrid search fuses those next; reading them with the hits saves a second lookup)
-        self._pending: tuple[int, bool] = (-1, True)
+        # per table version: row counts, and the vectors of the last keyword hits (hybrid search
+        # fuses those next; reading them with the hits saves a second lookup)
+        self._counts: tuple[int, dict[str, int]] = (-1, {})
         self._hit_vectors: tuple[int, dict[str, np.ndarray | None]] = (-1, {})
 
     # -- setup ---------------------------------------------------------------
@@ -221,7 +221,13 @@ class LanceStore:
         where = where_clause(filters)
         if embedded is not None:
             where = " AND ".join(w for w in (where, f"embedded = {sql_literal(embedded)}") if w)
-        return self.table.count_rows(where or None)
+        version = self.table.version  # counts are asked on every search: one scan per table version
+        if self._counts[0] != version:
+            self._counts = (version, {})
+        counts = self._counts[1]
+        if where not in counts:
+            counts[where] = self.table.count_rows(where or None)
+        return counts[where]
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         words = list(dict.fromkeys(terms(query, self.analyzer)))
@@ -236,17 +242,11 @@ class LanceStore:
         self._hit_vectors = (version, {r["id"]: np.asarray(r["vector"], np.float32) if r["embedded"] else None for r in rows})
         return [(self._chunk(r), float(r["_score"])) for r in rows]
 
-    def _has_pending(self) -> bool:
-        version = self.table.version
-        if self._pending[0] != version:
-            self._pending = (version, bool(self.table.count_rows("embedded = false")))
-        return self._pending[1]
-
     def vector_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         if k <= 0:
             return []
         # rows still waiting for their vector hold zeros: filter them out only while there are any
-        pending = "embedded = true" if self._has_pending() else ""
+        pending = "embedded = true" if self.count(embedded=False) else ""
         where = " AND ".join(w for w in (pending, where_clause(filters)) if w)
         q = self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").distance_type("cosine")
         if where:
