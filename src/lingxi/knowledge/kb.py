@@ -24,6 +24,7 @@ from lingxi.errors import ConfigError, StoreError
 from lingxi.knowledge.embed import get_embedder, model_id
 from lingxi.knowledge.fusion import search_store
 from lingxi.knowledge.ingest import IngestReport, Progress, ingest_path
+from lingxi.knowledge.languages import LanguageCentres
 from lingxi.knowledge.splitter import Splitter, embed_text
 from lingxi.knowledge.store import Filters, Store
 from lingxi.knowledge.text import check_analyzer
@@ -52,6 +53,7 @@ class KnowledgeBase:
         self.name = config["name"]
         self._embedder = embedder
         self._store = store
+        self._languages: LanguageCentres | None = None
 
     # -- lifecycle -------------------------------------------------------------
     @classmethod
@@ -148,6 +150,12 @@ class KnowledgeBase:
             self._store = store_class(self.config.get("store", "lancedb")).from_kb(self.path, self.config)
         return self._store
 
+    @property
+    def languages(self) -> LanguageCentres:
+        if self._languages is None:
+            self._languages = LanguageCentres(self.path)
+        return self._languages
+
     def splitter(self) -> Splitter:
         counter = getattr(self.embedder, "count_tokens", None)
         kwargs = {"count_tokens": counter} if counter else {}
@@ -167,11 +175,25 @@ class KnowledgeBase:
             self.store.optimize()  # fold new rows into the indexes, compact, drop old versions
         return report
 
+    def count_languages(self, batch: int = 4096) -> dict[str, int]:
+        """Recount the language centres from every embedded chunk (KBs embedded before lingxi kept
+        them; `lingxi kb ingest` calls this when the file is missing). Returns chunks per language."""
+        pairs = []
+        chunks = list(getattr(self.store, "iter_chunks", lambda: iter(()))())
+        for i in range(0, len(chunks), batch):
+            part = chunks[i : i + batch]
+            vectors = self.store.get_vectors([c.id for c in part])
+            pairs += [(embed_text(c), vectors[c.id]) for c in part if c.id in vectors]
+        self.languages.rebuild(pairs)
+        return dict(self.languages._counts)
+
     def embed_pending(
         self, batch: int = 64, limit: int | None = None, progress: Progress | None = None
     ) -> dict[str, Any]:
         """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume."""
         started, done, spent = time.perf_counter(), 0, 0.0
+        if not self.languages.known() and self.store.count(embedded=True):
+            self.count_languages()  # a KB embedded before language centres were kept
         total = self.store.count(embedded=False)
         if progress and total:
             progress("embeddings", 0, total if limit is None else min(total, limit))
@@ -183,6 +205,7 @@ class KnowledgeBase:
             vectors = self.embedder.embed([embed_text(c) for c in todo], kind="passage")
             spent += time.perf_counter() - t0
             self.store.set_vectors({c.id: v for c, v in zip(todo, vectors, strict=True)})
+            self.languages.add([embed_text(c) for c in todo], vectors)
             done += len(todo)
             if progress:
                 progress("embeddings", done, total)
@@ -223,7 +246,7 @@ class KnowledgeBase:
         if mode not in ("hybrid", "keyword", "vector"):
             raise ConfigError(f"Unknown search mode '{mode}'.", "use 'hybrid', 'keyword' or 'vector'")
         embed = lambda: self.embedder.embed([query], kind="query")[0]  # noqa: E731
-        return search_store(self.store, query, k, filters, mode, embed, self.analyzer)
+        return search_store(self.store, query, k, filters, mode, embed, self.analyzer, self.languages.centres())
 
     # -- facts ---------------------------------------------------------------------------
     def sources(self) -> dict[str, str]:

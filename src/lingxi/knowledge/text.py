@@ -127,6 +127,16 @@ def has_cjk(text: str) -> bool:
     return bool(_IS_CJK.search(text))
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def language(text: str) -> str:
+    """'zh' when the text is mostly Chinese (CJK characters outnumber Latin words), else 'en'."""
+    if not has_cjk(text):
+        return "en"
+    return "zh" if len(_IS_CJK.findall(text)) >= len(_LATIN_WORD.findall(text)) else "en"
+
+
 def estimate_tokens(text: str) -> int:
     """A fast token estimate when no model tokenizer is at hand: one per CJK character,
     1.5 per other word or symbol (sub-word pieces), at least 1 for non-empty text. Measured

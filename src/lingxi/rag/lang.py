@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
-from lingxi.knowledge.text import has_cjk
+from lingxi.knowledge.text import language
 
 Lang = Literal["zh", "en"]
-_LATIN = re.compile(r"[A-Za-z]{2,}")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def detect(text: str) -> Lang:
     """'zh' when the text is mostly Chinese (CJK characters outnumber Latin words), else 'en'."""
-    if not has_cjk(text):
-        return "en"
-    return "zh" if len(_CJK.findall(text)) >= len(_LATIN.findall(text)) else "en"
+    return "zh" if language(text) == "zh" else "en"
 
 
 SYSTEM = {
