@@ -29,7 +29,7 @@ from typing import Any
 
 from lingxi.agents import pal
 from lingxi.prompts import techniques
-from lingxi.agents.react import FINAL, _branch
+from lingxi.agents.react import FINAL, NO_TOOL, _branch
 from lingxi.agents.sandbox import Sandbox, SandboxLimits
 from lingxi.models.resolve import Model
 from lingxi.types import Message, SamplingParams
@@ -103,7 +103,7 @@ def _bfcl_prompt(functions: list[dict[str, Any]]) -> str:
                       f"{json.dumps(_fix_schema(f['parameters']).get('properties', {}), ensure_ascii=False)}"
                       for f in functions)
     return (f"You can call these functions:\n{lines}\n- {FINAL}(answer): when no function fits the request\n\n"
-            'Reply with one JSON object: {"tool": "<function name>", "arguments": {...}}.')
+            'Reply with one JSON object: {"tool": "<function name>", "arguments": {...}}. ' + NO_TOOL)
 
 
 def _react_call(model: Any, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
