@@ -242,10 +242,10 @@ def part_llamaindex(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     from importlib.metadata import version
 
     from lingxi.config import load_settings
-    from lingxi.knowledge.embed import E5Embedder
+    from lingxi.knowledge.embed import get_embedder
     from lingxi.knowledge.kb import KnowledgeBase
 
-    e5 = E5Embedder()
+    e5 = get_embedder(args.embedder)  # the same embedding model on both sides (e5 by default)
     e5.embed(["warm up"], kind="passage")
 
     class E5ForLlamaIndex(BaseEmbedding):
@@ -272,7 +272,7 @@ def part_llamaindex(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     # lingxi, defaults: create, ingest (keyword index at once, then embeddings), hybrid search
     settings = load_settings(home=str(home))
     t0 = time.perf_counter()
-    kb = KnowledgeBase.create("li-vs", e5, settings=settings)
+    kb = KnowledgeBase.create(f"li-vs-{args.embedder}", e5, settings=settings)
     report = kb.ingest(folder, embed="wait")
     lx_total = time.perf_counter() - t0
     lx: dict[str, Any] = {"chunks": report.chunks, "seconds": round(lx_total, 2),
@@ -321,7 +321,7 @@ def part_llamaindex(args: argparse.Namespace, home: Path) -> dict[str, Any]:
         hits5 += any(Path(n.node.metadata.get("file_path", "")).name == name and answer in n.node.get_content() for n in nodes)
     li.update(query_ms_p50=round(pct(lat, 50), 1), query_ms_p95=round(pct(lat, 95), 1),
               recall_at_5=round(hits5 / len(questions), 4), mode="vector (default retriever)")  # fmt: skip
-    return {"passages": len(sample), "questions": len(questions), "lingxi": lx, "llamaindex": li,
+    return {"embedder": args.embedder, "passages": len(sample), "questions": len(questions), "lingxi": lx, "llamaindex": li,
             "llama_index_core": version("llama-index-core"),
             "ingest_speedup": round(lx["chunks_per_s"] / li["chunks_per_s"], 2) if li["chunks_per_s"] else None,
             "passage_throughput_ratio": round(li_total / lx_total, 2),
@@ -463,9 +463,10 @@ def markdown(res: dict[str, Any]) -> str:
                 x = r[m]
                 lines.append(f"| {task} (n={r['queries']}) | {m} | {x['R@1']} | {x['R@5']} | {x['R@10']} | {x['MRR@10']} |")
         lines.append("")
-    if li := res.get("llamaindex"):
+    for li in (v for k, v in res.items() if k.startswith("llamaindex")):
         lines += [f"## lingxi vs LlamaIndex {li['llama_index_core']} ({li['passages']} Chinese passages, "
-                  f"{li['questions']} questions, same e5 engine; load {li['load_avg_start']})", "",
+                  f"{li['questions']} questions, the same {li.get('embedder', 'e5')} embedding model on both sides; "
+                  f"load {li['load_avg_start']})", "",
                   "| | chunks | ingest s | chunks/s | embed passages/s | pipeline s excl. embedding | query p50 ms | p95 ms | R@5 |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         for who in ("lingxi", "llamaindex"):
@@ -473,7 +474,8 @@ def markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {who} ({x['mode']}) | {x['chunks']} | {x['seconds']} | {x['chunks_per_s']} | "
                          f"{x['embedding_passages_per_s']} | {x['pipeline_seconds_excl_embedding']} | "
                          f"{x['query_ms_p50']} | {x['query_ms_p95']} | {x['recall_at_5']} |")  # fmt: skip
-        lines.append("")
+        lines += ["", f"Ingest: lingxi {li['ingest_speedup']}x LlamaIndex's chunks/s, {li['passage_throughput_ratio']}x "
+                  "its passages/s (whole corpus, end to end).", ""]
     if sc := res.get("scale"):
         lines += ["## Scale (synthetic chunks, 384-d vectors clustered around 1,024 topics, LanceDB, top 10)", "",
                   "| chunks | build s (insert + optimize) | disk MB | ANN index | hybrid p50 ms | p95 ms | vector p50 ms | ANN recall@10 | load |",
@@ -504,6 +506,7 @@ def main() -> None:
     ap.add_argument("--articles", choices=("even", "all"), default="even")
     ap.add_argument("--queries", type=int, default=200, help="questions per quality task (spread evenly)")
     ap.add_argument("--sample", type=int, default=60, help="passages for the LlamaIndex comparison")
+    ap.add_argument("--embedder", default="e5", help="embedding model for the LlamaIndex comparison (e5, use)")
     ap.add_argument("--scale-sizes", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000])
     ap.add_argument("--scale-queries", type=int, default=101)
     ap.add_argument("--files", type=int, default=1000)
@@ -520,7 +523,8 @@ def main() -> None:
         home = Path(tempfile.mkdtemp(prefix=f"lingxi-bench-kb-{part}-"))
         try:
             print(f"== {part} (load {load_avg()})", file=sys.stderr, flush=True)
-            res[part] = {**runners[part](args, home), "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            key = f"{part}_{args.embedder}" if part == "llamaindex" and args.embedder != "e5" else part
+            res[key] = {**runners[part](args, home), "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
         finally:
             shutil.rmtree(home, ignore_errors=True)
         path.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
