@@ -48,6 +48,7 @@ ESCAPES = {
     "infinite loop": "while True:\n    pass",
     "allocate 10 GB": "x = bytearray(10 * 2**30)",
     "write a huge file": "f = open('big', 'wb')\nfor _ in range(10**4):\n    f.write(b'x' * 2**20)",
+    "fill the disk with many files": "for i in range(10**4):\n    open(f'part{i}', 'wb').write(b'x' * 4 * 2**20)",
     "kill its parent": "import os; os.kill(os.getppid(), 9)",
     "kill its parent via ctypes": "import ctypes; l = ctypes.CDLL(None, use_errno=True); "
                                   "assert l.kill(PARENT, 9) == 0, 'kill refused'",

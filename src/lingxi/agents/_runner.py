@@ -3,8 +3,9 @@
 It reads one JSON request on stdin, shuts itself in, then runs the code:
 
 1. as root: a new mount + network namespace (`unshare`), a fresh tmpfs root with
-   read-only bind mounts of the system and Python directories and the working
-   directory at /sandbox, `chroot` into it, then a throw-away uid/gid with
+   read-only bind mounts of the system and Python directories and, at /sandbox, a
+   tmpfs of `disk_mb` holding a copy of the working directory (copied back when the
+   code ends), `chroot` into it, then a throw-away uid/gid with
    no-new-privileges — so files outside the working directory do not exist, the
    network has no interface that is up, and RLIMIT_NPROC applies to it alone;
    as another user: a user + network namespace where the kernel allows it;
@@ -68,10 +69,11 @@ def isolate(req: dict) -> dict:
     root = os.geteuid() == 0
     if root and libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) == 0:
         info["network"] = "namespace"
-        become_pid_one()
+        become_pid_one(req)
         try:
             make_root(libc, req)
             info["filesystem"] = "chroot"
+            info["disk"] = f"tmpfs {req['limits']['disk_mb']} MB"
         except OSError as exc:
             info["filesystem"] = f"audit-hook (chroot failed: {exc})"
     elif libc.unshare(CLONE_NEWNET) == 0 or libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
@@ -93,14 +95,39 @@ def isolate(req: dict) -> dict:
     return info
 
 
-def become_pid_one() -> None:
+def become_pid_one(req: dict) -> None:
     """Fork into the new PID namespace: when its PID 1 (the code's process) ends, the kernel kills
-    every process the code left behind, even those that left the process group with setsid()."""
+    every process the code left behind, even those that left the process group with setsid().
+    This parent stays root and outside the chroot: afterwards it copies the files the code left in
+    its size-limited tmpfs working directory back to the real one."""
     pid = os.fork()
     if pid == 0:
         return
     _, status = os.waitpid(pid, 0)
+    work = os.path.join(req["newroot"], "sandbox")
+    if os.path.ismount(work):
+        copy_tree(work, req["workdir"])
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def copy_tree(src: str, dst: str) -> None:
+    """Regular files and directories only, never through a link, keeping modification times."""
+    import shutil
+    import stat
+
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        rel = os.path.relpath(dirpath, src)
+        os.makedirs(os.path.join(dst, rel), exist_ok=True)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                target = os.path.join(dst, rel, name)
+                if os.path.lexists(target) and not os.path.isfile(target):
+                    continue
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                with os.fdopen(fd, "rb") as fin, open(target, "wb") as fout:
+                    shutil.copyfileobj(fin, fout)
+                shutil.copystat(path, target, follow_symlinks=False)
 
 
 def mount(libc, source, target, fstype, flags, data=None) -> None:
@@ -121,7 +148,14 @@ def make_root(libc, req: dict) -> None:
     for dev in DEVICES:
         if os.path.exists(dev):
             bind(libc, dev, new + dev, readonly=False, nodev=False)
-    bind(libc, req["workdir"], new + "/sandbox", readonly=False)
+    # the working directory: a tmpfs of disk_mb (a total-disk quota), the input files copied in
+    os.makedirs(new + "/sandbox")
+    mount(libc, "tmpfs", new + "/sandbox", "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={req['limits']['disk_mb']}m,mode=700,uid={req['uid']},gid={req['uid']}")
+    copy_tree(req["workdir"], new + "/sandbox")
+    for dirpath, dirnames, filenames in os.walk(new + "/sandbox"):
+        for name in [*dirnames, *filenames]:
+            os.lchown(os.path.join(dirpath, name), req["uid"], req["uid"])
     os.makedirs(new + "/tmp", exist_ok=True)
     os.chmod(new + "/tmp", 0o1777)
     os.chroot(new)

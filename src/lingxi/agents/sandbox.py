@@ -8,7 +8,8 @@ What holds the code in (see _runner.py for the child side): a separate process
 in its own session, killed with its whole group at the wall-clock timeout; rlimits
 for CPU, memory, file size, processes and open files; as root a new mount and
 network namespace with a chroot holding only read-only system/Python directories
-and the working directory, and a throw-away uid; an audit hook refusing sockets,
+and the working directory (a tmpfs of `disk_mb`: a quota on all files together),
+and a throw-away uid; an audit hook refusing sockets,
 process creation, signals and ctypes. The working directory is fresh per run;
 input files are copied in, new or changed files come back (regular files only,
 never through symlinks), and the directory is removed afterwards.
@@ -42,6 +43,7 @@ class SandboxLimits:
     timeout_s: float = 10.0
     memory_mb: int = 1024
     file_mb: int = 16
+    disk_mb: int = 64  # all files of the working directory together (a tmpfs, where namespaces allow)
     processes: int = 16
     open_files: int = 64
     max_output_chars: int = 20_000
@@ -121,6 +123,7 @@ class Sandbox:
     def _limit_dict(self) -> dict[str, int]:
         lim = self.limits
         return {"cpu_s": max(1, int(lim.timeout_s + 0.999)), "memory_mb": lim.memory_mb, "file_mb": lim.file_mb,
+                "disk_mb": max(lim.disk_mb, 1),
                 "processes": lim.processes, "open_files": lim.open_files}
 
     def _spawn(self, request: dict[str, Any], fo: Any, fe: Any, fr: Any) -> bool:
