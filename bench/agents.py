@@ -271,14 +271,19 @@ def main() -> None:
     ap.add_argument("--gsm8k-n", type=int, default=100)
     ap.add_argument("--sandbox-reps", type=int, default=30)
     ap.add_argument("--native", action="store_true", help="also run BFCL with chatml-function-calling")
+    ap.add_argument("--template", action="store_true", help="also run BFCL with tools in the GGUF's own chat template")
+    ap.add_argument("--no-react", action="store_true", help="skip the react-json BFCL run")
+    ap.add_argument("--merge", action="store_true", help="keep the parts of NAME.json this run does not measure")
     ap.add_argument("--only", default="sandbox,bfcl,gsm8k")
     ap.add_argument("--sc-n", type=int, default=0, help="self-consistency (n=5) on the first SC_N problems")
     ap.add_argument("--name", default="agents", help="write NAME.json and NAME.md")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args()
     parts = set(args.only.split(","))
-    res: dict[str, Any] = {"model": args.model, "machine": f"{platform.machine()}, {platform.python_version()}",
-                           "date": time.strftime("%Y-%m-%d %H:%M")}
+    old = Path(args.out) / f"{args.name}.json"
+    res: dict[str, Any] = json.loads(old.read_text(encoding="utf-8")) if args.merge and old.exists() else {}
+    res.update({"model": args.model, "machine": f"{platform.machine()}, {platform.python_version()}",
+                "date": time.strftime("%Y-%m-%d %H:%M")})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -292,12 +297,16 @@ def main() -> None:
         save("sandbox", bench_sandbox(args.sandbox_reps))
     model = Model(args.model) if parts & {"bfcl", "gsm8k"} else None
     if "bfcl" in parts and (DATA / "bfcl").is_dir():
-        save("bfcl", {"react-json": bench_bfcl(model, args.bfcl_n, "react")})
-        if args.native:
-            from lingxi.models.llamacpp import LlamaCppChat
+        from lingxi.models.llamacpp import LlamaCppChat
 
+        if not args.no_react:
+            save("bfcl", {**res.get("bfcl", {}), "react-json": bench_bfcl(model, args.bfcl_n, "react")})
+        if args.native:
             native = LlamaCppChat(model.path, chat_format="chatml-function-calling", n_threads=model.n_threads)  # type: ignore[union-attr]
-            save("bfcl", {**res["bfcl"], "native (chatml-function-calling)": bench_bfcl(native, args.bfcl_n, "native")})
+            save("bfcl", {**res.get("bfcl", {}), "native (chatml-function-calling)": bench_bfcl(native, args.bfcl_n, "native")})
+        if args.template:  # tools rendered by the GGUF's own chat template, calls parsed from the text
+            own = LlamaCppChat(model.path, n_threads=model.n_threads)  # type: ignore[union-attr]
+            save("bfcl", {**res.get("bfcl", {}), "native (GGUF template)": bench_bfcl(own, args.bfcl_n, "native")})
     if "gsm8k" in parts and (DATA / "gsm8k").is_dir():
         bench_gsm8k(model, args.gsm8k_n, args.sc_n, save=lambda v: save("gsm8k", v))
     print(markdown(res))

@@ -163,3 +163,16 @@ def test_pack_pull_refuses_a_bad_checksum_and_leaves_nothing(tmp_path, monkeypat
     assert not list(settings.models_dir.iterdir())
     with pytest.raises(ModelError, match="no model pack named"):
         packs.pull("nope", settings)
+
+
+def test_tool_calls_written_as_text_by_a_gguf_template_are_parsed():
+    from lingxi.models.base import template_tool_calls
+
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+    qwen = 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "巴黎"}}\n</tool_call>'
+    (call,) = template_tool_calls(qwen, tools)
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "巴黎"}
+    fenced = '```json\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n```'
+    assert json.loads(template_tool_calls(fenced, tools)[0].arguments) == {"city": "Paris"}
+    assert template_tool_calls('{"name": "rm_rf", "arguments": {}}', tools) is None  # not an offered tool
+    assert template_tool_calls("It is sunny in Paris.", tools) is None

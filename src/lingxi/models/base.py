@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -167,6 +168,30 @@ def parse_tool_calls(raw: list[dict[str, Any]] | None) -> list[ToolCall] | None:
             )
         )
     return out
+
+
+_TOOL_CALL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
+
+
+def template_tool_calls(text: str, tools: Sequence[dict[str, Any]]) -> list[ToolCall] | None:
+    """Tool calls a model wrote as text, the way its own chat template asks for them:
+    ``<tool_call>{"name": …, "arguments": {…}}</tool_call>`` blocks (Qwen, Hermes), or a reply that is
+    nothing but such a JSON object (possibly fenced). Only names of the given tools count."""
+    names = {(t.get("function") or t).get("name") for t in tools}
+    blocks = _TOOL_CALL_TAG.findall(text) or [_FENCE.sub(r"\1", text.strip())]
+    out = []
+    for block in blocks:
+        try:
+            data = json.loads(block)
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or data.get("name") not in names:
+            continue
+        args = data.get("arguments", data.get("parameters", {}))
+        out.append(ToolCall(id=f"call_{len(out)}", name=data["name"],
+                            arguments=args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)))
+    return out or None
 
 
 class ToolCallBuffer:

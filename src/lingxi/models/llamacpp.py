@@ -21,6 +21,7 @@ from lingxi.models.base import (
     json_schema_of,
     message_dicts,
     parse_tool_calls,
+    template_tool_calls,
 )
 from lingxi.models.files import resolve_path
 from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
@@ -101,8 +102,10 @@ class LlamaCppChat:
             llm = self._load(p.logprobs)
             for i in range(p.n):
                 out = self._call(llm.create_chat_completion, messages=message_dicts(msgs), **self._kwargs(p, i, tools))
-                choice = out["choices"][0]
-                choices.append(_choice(i, choice))
+                choice = _choice(i, out["choices"][0])
+                if tools and not choice.message.tool_calls and self.chat_format is None:
+                    choice = _from_template(choice, tools)  # the GGUF's own template: calls come back as text
+                choices.append(choice)
                 usage.prompt_tokens = out["usage"]["prompt_tokens"]
                 usage.completion_tokens += out["usage"]["completion_tokens"]
         return Completion(model=self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
@@ -262,6 +265,14 @@ def _choice(index: int, raw: dict[str, Any]) -> Choice:
         finish_reason="tool_calls" if calls else (raw.get("finish_reason") or "stop"),
         logprobs=_chat_logprobs(raw.get("logprobs")),
     )
+
+
+def _from_template(choice: Choice, tools: list[dict]) -> Choice:
+    calls = template_tool_calls(choice.message.content or "", tools)
+    if not calls:
+        return choice
+    return choice.model_copy(update={"message": Message(role="assistant", content="", tool_calls=calls),
+                                     "finish_reason": "tool_calls"})
 
 
 def _delta(index: int, raw: dict[str, Any], calls: ToolCallBuffer) -> Delta | None:
