@@ -35,6 +35,7 @@ T = TypeVar("T")
 TABLE = "chunks"
 COLUMNS = ["id", "source", "file_hash", "text", "headings", "page", "start", "end", "hash", "kind", "metadata"]
 ANN_MIN_ROWS = 50_000  # below this a flat scan is fast enough (a few ms per 10k rows)
+REFINE = 5
 
 
 def _retry(fn: Callable[[], T], attempts: int = 5) -> T:
@@ -76,6 +77,7 @@ class LanceStore:
         # per table version: row counts, and the vectors of the last keyword hits (hybrid search
         # fuses those next; reading them with the hits saves a second lookup)
         self._counts: tuple[int, dict[str, int]] = (-1, {})
+        self._indexed: tuple[int, bool] = (-1, False)
         self._hit_vectors: tuple[int, dict[str, np.ndarray | None]] = (-1, {})
 
     # -- setup ---------------------------------------------------------------
@@ -249,6 +251,10 @@ class LanceStore:
         pending = "embedded = true" if self.count(embedded=False) else ""
         where = " AND ".join(w for w in (pending, where_clause(filters)) if w)
         q = self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").distance_type("cosine")
+        if self.has_vector_index():
+            # the index's 8-bit vectors lose neighbours (1M clustered rows: recall@10 0.80);
+            # re-ranking REFINE x k candidates by their full vectors brings it back (0.997)
+            q = q.refine_factor(REFINE)
         if where:
             q = q.where(where, prefilter=True)
         rows = q.select([*COLUMNS, "_distance"]).limit(k).to_list()
@@ -282,11 +288,14 @@ class LanceStore:
             self.build_vector_index()
 
     def has_vector_index(self) -> bool:
-        return any("vector" in i.columns for i in self.table.list_indices())
+        version = self.table.version
+        if self._indexed[0] != version:
+            self._indexed = (version, any("vector" in i.columns for i in self.table.list_indices()))
+        return self._indexed[1]
 
     def build_vector_index(self) -> None:
+        from lancedb.index import IvfHnswSq
+
         rows = self.count(embedded=True)
-        self.table.create_index(
-            metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ",
-            num_partitions=max(1, rows // 4096), replace=True,
-        )  # fmt: skip
+        config = IvfHnswSq(distance_type="cosine", num_partitions=max(1, rows // 4096))
+        self.table.create_index("vector", config=config, replace=True)
