@@ -196,7 +196,8 @@ def _right(answer: Any, row: dict[str, Any]) -> bool:
         return False
 
 
-def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None) -> dict[str, Any]:
+def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None,
+                methods_wanted: tuple[str, ...] = ("direct", "cot", "pal")) -> dict[str, Any]:
     """direct / chain_of_thought / self_consistency from lingxi.prompts and PAL from lingxi.agents, on one
     fixed sample; self-consistency (5 samples at 0.7) runs on the first `sc_n` problems, and direct/CoT are
     also scored on that subset so the comparison is like for like."""
@@ -210,6 +211,8 @@ def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None) -> dict[str
     out: dict[str, Any] = {}
     hits: dict[str, list[bool]] = {}
     for method, solve in methods.items():
+        if method not in methods_wanted:
+            continue
         started, hits[method] = time.perf_counter(), []
         for row in sample:
             hits[method].append(_right(solve(row["question"]), row))
@@ -276,6 +279,7 @@ def main() -> None:
     ap.add_argument("--merge", action="store_true", help="keep the parts of NAME.json this run does not measure")
     ap.add_argument("--only", default="sandbox,bfcl,gsm8k")
     ap.add_argument("--sc-n", type=int, default=0, help="self-consistency (n=5) on the first SC_N problems")
+    ap.add_argument("--gsm8k-methods", default="direct,cot,pal", help="which of direct,cot,pal to run")
     ap.add_argument("--name", default="agents", help="write NAME.json and NAME.md")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args()
@@ -308,7 +312,9 @@ def main() -> None:
             own = LlamaCppChat(model.path, n_threads=model.n_threads)  # type: ignore[union-attr]
             save("bfcl", {**res.get("bfcl", {}), "native (GGUF template)": bench_bfcl(own, args.bfcl_n, "native")})
     if "gsm8k" in parts and (DATA / "gsm8k").is_dir():
-        bench_gsm8k(model, args.gsm8k_n, args.sc_n, save=lambda v: save("gsm8k", v))
+        before = dict(res.get("gsm8k", {}))
+        bench_gsm8k(model, args.gsm8k_n, args.sc_n, save=lambda v: save("gsm8k", {**before, **v}),
+                    methods_wanted=tuple(args.gsm8k_methods.split(",")))
     print(markdown(res))
 
 
