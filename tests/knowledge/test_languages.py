@@ -72,7 +72,7 @@ def test_a_mixed_kb_keeps_centres_and_finds_the_english_answer_to_a_chinese_ques
         (folder / f"en{i}.txt").write_text(text, encoding="utf-8")
     kb = KnowledgeBase.create("mixed", e5)
     kb.ingest(folder)
-    assert kb.languages._counts == {"zh": len(ZH_TOPICS), "en": len(EN_TOPICS)} and set(kb.languages.centres()) == {"zh", "en"}
+    assert kb.languages.counts() == {"zh": len(ZH_TOPICS), "en": len(EN_TOPICS)} and set(kb.languages.centres()) == {"zh", "en"}
     hits = kb.search("埃菲尔铁塔有多高？", k=3, mode="vector")
     assert hits[0].chunk.source.endswith("en0.txt"), [h.chunk.text for h in hits]
     (kb.path / "languages.npz").unlink()  # a KB from before centres were kept: recounted from the store

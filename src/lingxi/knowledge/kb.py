@@ -11,6 +11,7 @@ two models cannot be compared.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -18,6 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from lingxi.config import Settings, load_settings
 from lingxi.errors import ConfigError, StoreError
@@ -176,16 +179,16 @@ class KnowledgeBase:
         return report
 
     def count_languages(self, batch: int = 4096) -> dict[str, int]:
-        """Recount the language centres from every embedded chunk (KBs embedded before lingxi kept
-        them; `lingxi kb ingest` calls this when the file is missing). Returns chunks per language."""
-        pairs = []
-        chunks = list(getattr(self.store, "iter_chunks", lambda: iter(()))())
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
+        """Recount the language centres from every embedded chunk, batch by batch (for KBs embedded
+        before lingxi kept them: `embed_pending` does this when the file is missing)."""
+        self.languages.reset()
+        chunks = iter(getattr(self.store, "iter_chunks", lambda: iter(()))())
+        while part := list(itertools.islice(chunks, batch)):
             vectors = self.store.get_vectors([c.id for c in part])
-            pairs += [(embed_text(c), vectors[c.id]) for c in part if c.id in vectors]
-        self.languages.rebuild(pairs)
-        return dict(self.languages._counts)
+            have = [c for c in part if c.id in vectors]
+            if have:
+                self.languages.add([embed_text(c) for c in have], np.stack([vectors[c.id] for c in have]))
+        return self.languages.counts()
 
     def embed_pending(
         self, batch: int = 64, limit: int | None = None, progress: Progress | None = None

@@ -88,11 +88,17 @@ class LanguageCentres:
                 return {}
             return {x: (self._sums[x] / self._counts[x]).astype(np.float32) for x in big}
 
-    def rebuild(self, chunks: Sequence[tuple[str, np.ndarray]]) -> None:
-        """Start over from (text, vector) pairs: for KBs embedded before centres were kept."""
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            self._load()
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        """Forget every count (before a recount from the store)."""
         with self._lock:
             self._counts, self._sums = {}, {}
-        self.add([t for t, _ in chunks], np.stack([v for _, v in chunks]) if chunks else np.zeros((0, 1)))
+            self.path.unlink(missing_ok=True)
+            self._seen = None
 
 
 def centred_order(query: str, qvec: np.ndarray, centres: dict[str, np.ndarray]) -> tuple[list[np.ndarray], Callable[[str], float]]:
