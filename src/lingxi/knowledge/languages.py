@@ -101,7 +101,9 @@ class LanguageCentres:
             self._seen = None
 
 
-def centred_order(query: str, qvec: np.ndarray, centres: dict[str, np.ndarray]) -> tuple[list[np.ndarray], Callable[[str], float]]:
+def centred_order(
+    query: str, qvec: np.ndarray, centres: dict[str, np.ndarray]
+) -> tuple[list[np.ndarray], Callable[[str], float]]:
     """The extra query vectors to search with (the query moved to each other language's centre)
     and the offset to subtract from a chunk's cosine: its language term ``q·centre``."""
     own = centres.get(language(query))
