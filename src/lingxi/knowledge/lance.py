@@ -35,7 +35,7 @@ T = TypeVar("T")
 TABLE = "chunks"
 COLUMNS = ["id", "source", "file_hash", "text", "headings", "page", "start", "end", "hash", "kind", "metadata"]
 ANN_MIN_ROWS = 50_000  # below this a flat scan is fast enough (a few ms per 10k rows)
-REFINE = 5
+REFINE = 40  # candidates re-ranked by full vectors, at least
 
 
 def _retry(fn: Callable[[], T], attempts: int = 5) -> T:
@@ -252,9 +252,9 @@ class LanceStore:
         where = " AND ".join(w for w in (pending, where_clause(filters)) if w)
         q = self.table.search(np.asarray(vector, np.float32), vector_column_name="vector").distance_type("cosine")
         if self.has_vector_index():
-            # the index's 8-bit vectors lose neighbours (1M clustered rows: recall@10 0.80);
-            # re-ranking REFINE x k candidates by their full vectors brings it back (0.997)
-            q = q.refine_factor(REFINE)
+            # the index's 8-bit vectors lose neighbours (1M clustered rows: recall@10 0.80); re-ranking
+            # at least REFINE candidates by their full vectors brings it back (0.997 with 50 for k=10)
+            q = q.refine_factor(max(1, -(-REFINE // k)))
         if where:
             q = q.where(where, prefilter=True)
         rows = q.select([*COLUMNS, "_distance"]).limit(k).to_list()
