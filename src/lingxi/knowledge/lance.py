@@ -74,11 +74,7 @@ class LanceStore:
         self.analyzer = check_analyzer(analyzer)
         self._tbl: Any = None
         self._lock = threading.RLock()
-        # per table version: row counts, and the vectors of the last keyword hits (hybrid search
-        # fuses those next; reading them with the hits saves a second lookup)
-        self._counts: tuple[int, dict[str, int]] = (-1, {})
-        self._indexed: tuple[int, bool] = (-1, False)
-        self._hit_vectors: tuple[int, dict[str, np.ndarray | None]] = (-1, {})
+        self._cache: tuple[int, dict[Any, Any]] = (-1, {})  # see _versioned
 
     # -- setup ---------------------------------------------------------------
     def _schema(self) -> Any:
@@ -223,25 +219,22 @@ class LanceStore:
         where = where_clause(filters)
         if embedded is not None:
             where = " AND ".join(w for w in (where, f"embedded = {sql_literal(embedded)}") if w)
-        version = self.table.version  # counts are asked on every search: one scan per table version
-        if self._counts[0] != version:
-            self._counts = (version, {})
-        counts = self._counts[1]
-        if where not in counts:
-            counts[where] = self.table.count_rows(where or None)
-        return counts[where]
+        cache = self._versioned()  # counts are asked on every search: one scan per table version
+        if ("count", where) not in cache:
+            cache[("count", where)] = self.table.count_rows(where or None)
+        return cache[("count", where)]
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
         words = list(dict.fromkeys(terms(query, self.analyzer)))
         if not words or k <= 0:
             return []
-        version = self.table.version
+        cache = self._versioned()
         q = self.table.search(" ".join(words), query_type="fts", fts_columns="terms")
         where = where_clause(filters)
         if where:
             q = q.where(where, prefilter=True)
         rows = q.select([*COLUMNS, "embedded", "vector", "_score"]).limit(k).to_list()
-        self._hit_vectors = (version, {r["id"]: np.asarray(r["vector"], np.float32) if r["embedded"] else None for r in rows})
+        cache["hits"] = {r["id"]: np.asarray(r["vector"], np.float32) if r["embedded"] else None for r in rows}
         return [(self._chunk(r), float(r["_score"])) for r in rows]
 
     def vector_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
@@ -266,8 +259,8 @@ class LanceStore:
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:
             return {}
-        version, cached = self._hit_vectors
-        if cached and all(i in cached for i in ids) and version == self.table.version:
+        cached = self._versioned().get("hits", {})
+        if cached and all(i in cached for i in ids):
             return {i: v for i in ids if (v := cached[i]) is not None}
         rows = self._select(f"embedded = true AND id IN ({', '.join(map(sql_literal, ids))})", ["id", "vector"])
         return {r["id"]: np.asarray(r["vector"], np.float32) for r in rows}
@@ -288,10 +281,19 @@ class LanceStore:
             self.build_vector_index()
 
     def has_vector_index(self) -> bool:
+        cache = self._versioned()
+        if "indexed" not in cache:
+            cache["indexed"] = any("vector" in i.columns for i in self.table.list_indices())
+        return cache["indexed"]
+
+    def _versioned(self) -> dict[Any, Any]:
+        """Facts about the table's current version: row counts, whether the vector index exists, and
+        the vectors of the last keyword hits (hybrid search fuses those next: no second lookup).
+        A new version (any write, by any process) starts an empty dict."""
         version = self.table.version
-        if self._indexed[0] != version:
-            self._indexed = (version, any("vector" in i.columns for i in self.table.list_indices()))
-        return self._indexed[1]
+        if self._cache[0] != version:
+            self._cache = (version, {})
+        return self._cache[1]
 
     def build_vector_index(self) -> None:
         from lancedb.index import IvfHnswSq
