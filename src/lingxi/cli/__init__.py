@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
+import typer.main
+from typer._click import exceptions as click_errors
 
-from lingxi.cli import agent, ask, evals, generate, kb, models, nlp, serve
+from lingxi.cli import agent, ask, doctor, evals, generate, kb, models, nlp, serve
 from lingxi.cli import chat as chat_cmd
 from lingxi.cli.common import err
 from lingxi.errors import LingxiError
@@ -46,15 +48,40 @@ for _group, _name in ((kb.app, "kb"), (serve.keys_app, "keys"), (serve.traces_ap
                       (nlp.classify_app, "classify"), (evals.app, "eval")):
     app.add_typer(_group, name=_name)
 for _command, _name in ((serve.serve_command, "serve"), (ask.ask_command, "ask"), (ask.demo_command, "demo"),
-                        (agent.agent_command, "agent"), (nlp.cluster, "cluster"), (nlp.compare, "compare")):
+                        (agent.agent_command, "agent"), (nlp.cluster, "cluster"), (nlp.compare, "compare"),
+                        (doctor.doctor, "doctor")):
     app.command(_name)(_command)
+
+
+@functools.cache
+def command() -> Any:
+    """The click command behind `app`, with help that shows no type placeholder for flags
+    (typer prints `<bool>` beside every flag, as if it took a value) and ARGUMENT names in capitals."""
+    cmd = typer.main.get_command(app)
+    _tidy(cmd)
+    return cmd
+
+
+def _tidy(cmd: Any) -> None:
+    for param in cmd.params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+        elif param.param_type_name == "argument" and param.metavar is None:
+            param.metavar = param.name.upper()
+    for sub in getattr(cmd, "commands", {}).values():
+        _tidy(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; errors become one sentence and a hint (tracebacks with --debug or LINGXI_DEBUG=1)."""
-    debug = "--debug" in (argv or sys.argv) or os.environ.get("LINGXI_DEBUG") == "1"
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:  # accepted anywhere on the line, not only before the command
+        args = [a for a in args if a != "--debug"]
+        os.environ["LINGXI_DEBUG"] = "1"
+    debug = os.environ.get("LINGXI_DEBUG") == "1"
     try:
-        app(args=argv, standalone_mode=False)
+        rv = command().main(args=args, prog_name="lingxi", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0  # typer returns the code of a typer.Exit
     except LingxiError as exc:
         if debug:
             traceback.print_exc()
@@ -62,20 +89,28 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             err.print(f"hint: {exc.hint}", markup=False)
         return exc.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 130
-    except click.exceptions.Exit as exc:
+    except click_errors.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        return 0
+    except click_errors.ClickException as exc:  # usage errors: unknown option or command, bad value, missing argument
+        err.print(f"error: {exc.format_message()}", markup=False)
+        ctx = getattr(exc, "ctx", None)
+        err.print(f"hint: see '{ctx.command_path if ctx else 'lingxi'} --help'", markup=False)
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+    except typer.Abort:
+        err.print("aborted: nothing was changed")
+        return 1
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+    except Exception as exc:  # a bug: still one sentence, the traceback on request
+        if debug:
+            traceback.print_exc()
+        err.print(f"error: lingxi failed unexpectedly: {type(exc).__name__}: {exc}", markup=False)
+        err.print("hint: rerun with --debug to see the traceback, and please report it", markup=False)
+        return 1
 
 
 if __name__ == "__main__":

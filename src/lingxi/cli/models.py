@@ -11,7 +11,7 @@ from rich.table import Table
 from lingxi.cli.common import JsonOpt, err, out, print_json
 from lingxi.config import ModelSpec, Settings, load_settings
 from lingxi.errors import LingxiError
-from lingxi.models import packs
+from lingxi.models import engine, packs
 from lingxi.models.files import resolve_path
 from lingxi.models.resolve import aliases, parse
 from lingxi.registry import default_registry
@@ -35,7 +35,7 @@ def describe(alias: str, spec: ModelSpec, settings: Settings) -> dict[str, Any]:
     return info
 
 
-def _all(settings: Settings) -> list[dict[str, Any]]:
+def all_models(settings: Settings) -> list[dict[str, Any]]:
     rows = [describe(alias, spec, settings) for alias, spec in sorted(aliases(settings).items())]
     known = {r["alias"] for r in rows}
     for pack in packs.PACKS.values():
@@ -52,7 +52,7 @@ def list_models(as_json: JsonOpt = False) -> None:
 
     --json prints [{"alias", "provider", "target", "default", "description", "status", ...}].
     """
-    rows = _all(load_settings())
+    rows = all_models(load_settings())
     if as_json:
         print_json(rows)
         return
@@ -61,6 +61,24 @@ def list_models(as_json: JsonOpt = False) -> None:
         table.add_row(r["alias"] + (" *" if r["default"] else ""), r["provider"], r["status"], r["description"])
     out.print(table)
     out.print("* default; use any alias with --model, or PROVIDER:TARGET, a .gguf path, an http(s)://…/v1 URL")
+    _engine_warnings(rows)
+
+
+def _engine_warnings(rows: list[dict[str, Any]]) -> None:
+    """Say so when the llama.cpp engine is not a portable build, and whether it crashes here (probed in a
+    child process, once per engine and model)."""
+    info = engine.engine_info()
+    found = engine.problems(info)
+    if not found:
+        return
+    ready = next((r["file"] for r in rows if r.get("status") == "ready" and str(r.get("file", "")).endswith(".gguf")), None)
+    if ready:
+        safe, said = engine.load_verdict(ready, load_settings().home_dir / "cache")
+        if not safe:
+            found.insert(0, (f"local models cannot run: {said}", found[0][1]))
+    for what, fix in found:
+        err.print(f"warning: {what}.", markup=False)
+        err.print(f"fix: {fix}", markup=False)
 
 
 @app.command("show")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -23,8 +24,27 @@ from lingxi.models.base import (
     parse_tool_calls,
     template_tool_calls,
 )
+from lingxi.models.engine import default_threads, engine_info, load_verdict, reinstall_command
 from lingxi.models.files import resolve_path
 from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
+
+log = logging.getLogger("lingxi.engine")
+_warned: set[str] = set()
+
+
+def _check_engine(path: Path) -> None:
+    """Refuse to load a GGUF in this process when the engine is known to crash on this CPU."""
+    from lingxi.config import load_settings
+
+    safe, said = load_verdict(str(path), load_settings().home_dir / "cache")
+    if not safe:
+        info = engine_info()
+        raise ModelError(f"The llama.cpp engine cannot run models on this machine: {said}.",
+                         f"rebuild it portably: make engine (outside the repo: {reinstall_command(info.version)})")
+    if said and said not in _warned:
+        _warned.add(said)
+        log.warning(said)
+
 
 # logprobs need llama.cpp to keep logits for every position (n_ctx x vocab floats);
 # that twin instance is loaded only when logprobs are asked for, with this context size.
@@ -77,11 +97,12 @@ class LlamaCppChat:
             except ImportError as exc:
                 raise missing_extra("llama-cpp-python", "llamacpp") from exc
             path = resolve_path(self.path)
+            _check_engine(path)
             try:
                 llm = Llama(
                     model_path=str(path),
                     n_ctx=min(self.n_ctx, LOGPROBS_N_CTX) if logits_all else self.n_ctx,
-                    n_threads=self.n_threads or max(1, (os.cpu_count() or 2) // 2),  # llama.cpp's own default: about the physical cores
+                    n_threads=self.n_threads or default_threads(),
                     logits_all=logits_all,
                     chat_format=self.chat_format,
                     verbose=False,
