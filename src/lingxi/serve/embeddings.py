@@ -174,6 +174,6 @@ def _finish(srv: Server, trace: Trace, started: float, queue_s: float, error: Ba
     trace.compute_s = max(0.0, trace.latency_s - queue_s)
     if error is not None:
         trace.status, trace.error = "error", from_exception(error).message
-    srv.metrics.model_call(trace.model, trace.status, trace.latency_s, None, trace.prompt_tokens, 0)
+    srv.observe(trace)
     if srv.traces:
         srv.traces.record(trace)
