@@ -169,6 +169,15 @@ class ModelPool:
         return {redact(s.name): {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting,
                                  "calls": s.calls} for s in self._served.values()}
 
+    def gauges(self) -> dict[str, dict[str, int]]:
+        """Requests running and waiting per model label (for /metrics)."""
+        out: dict[str, dict[str, int]] = {}
+        for s in list(self._served.values()):
+            g = out.setdefault(self.label(s.name), {"running": 0, "waiting": 0})
+            g["running"] += s.gate.active
+            g["waiting"] += s.gate.waiting
+        return out
+
     def label(self, name: str) -> str:
         """The /metrics label for a model: its name if the server lists it, else "other" (a bounded set,
         whatever names clients send with --allow-any-model)."""
