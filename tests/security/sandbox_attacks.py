@@ -194,7 +194,8 @@ def load_impl(spec: str) -> Any:
 
 def run_suite(targets: dict[str, dict], impl: str = "new", names: list[str] | None = None) -> dict[str, dict]:
     mod = load_impl(impl)
-    marker_of = (lambda r: r.run_id) if impl == "new" else (lambda r: str(Path(mod.__file__).with_name("_runner.py")))
+    runner = str(Path(mod.__file__).with_name("_runner.py"))  # the old sandbox's processes carry its path
+    marker_of = lambda r: getattr(r, "run_id", "") or runner  # noqa: E731
     out = {}
     for attack in ATTACKS:
         if (names and attack.name not in names) or (impl != "new" and not attack.old):
@@ -325,7 +326,7 @@ def _pending(s: socket.socket) -> int:
         n += 1
 
 
-def run_as_nobody(argv: list[str], timeout: float = 300, stdin: str = "") -> subprocess.CompletedProcess:
+def run_as_nobody(argv: list[str], timeout: float = 240, stdin: str = "") -> subprocess.CompletedProcess:
     """`argv` as uid/gid 65534 with no groups (we are root): setpriv, inside a mount namespace where
     folders other users cannot enter (such as /root holding pyenv) show only what the child needs."""
     import lingxi
