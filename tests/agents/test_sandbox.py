@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -153,6 +155,45 @@ def test_deep_folders_and_many_files_come_back_bounded() -> None:
     assert any("2500 file(s) over the 500-file limit" in n for n in r.notes)
     assert any("deeper than 8 levels" in n for n in r.notes)
     assert set(Path(tempfile.gettempdir()).glob("lingxi-sbx-*")) == before
+
+
+def test_killing_the_host_process_kills_the_sandbox() -> None:
+    """Every way out, even SIGKILL of the process that started the sandbox (bwrap --die-with-parent)."""
+    script = ("from lingxi.agents.sandbox import Sandbox, SandboxLimits\n"
+              "Sandbox(SandboxLimits(timeout_s=60)).run('import time\\ntime.sleep(600)')")
+    host = subprocess.Popen([sys.executable, "-c", script])
+    deadline, tree = time.monotonic() + 60, {}
+    while time.monotonic() < deadline and not any(b"/.lingxi/runner.py" in c for c in tree.values()):
+        time.sleep(0.1)
+        tree = _descendants(host.pid)
+    assert any(b"/.lingxi/runner.py" in c for c in tree.values()), "the sandbox did not start"
+    host.kill()
+    host.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
+        time.sleep(0.05)
+    assert [pid for pid in tree if Path(f"/proc/{pid}").exists()] == []
+
+
+def _descendants(root: int) -> dict[int, bytes]:
+    """{pid: cmdline} of every process below `root`."""
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = {}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in found:
+                try:
+                    found[child] = Path(f"/proc/{child}/cmdline").read_bytes()
+                except OSError:
+                    found[child] = b""
+                frontier.append(child)
+    return found
 
 
 def _processes_of(run_id: str) -> list[int]:

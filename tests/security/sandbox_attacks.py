@@ -165,10 +165,13 @@ ATTACKS = [
            "b'{\"ok\": true, \"result\": \"FORGED\", \"value\": \"FORGED\"}\\n')\n    except OSError:\n        pass\n"
            "raise ValueError('the real outcome')",
            lambda o, d: o.get("ok") is False and "FORGED" not in f"{o.get('result')}{o.get('value')}"),
+    # generous time limits: the code must get to the end, even on a loaded machine, for the copy-back to be tried
     Attack("nested_dirs_1100", 4, NESTED, lambda o, d: o.get("host_error") is None and o.get("lingering") == 0
-           and "shallow.txt" in o.get("files", []) and all(f.count("/") <= 32 for f in o.get("files", []))),
-    Attack("files_20000", 4, "for i in range(20000):\n    open(f'f{i}', 'w').close()",
-           lambda o, d: o.get("host_error") is None and 0 < o.get("file_count", 0) <= 1000),
+           and o.get("ok") is True and "shallow.txt" in o.get("files", [])
+           and all(f.count("/") <= 32 for f in o.get("files", [])), {"timeout_s": 30}),
+    Attack("files_20000", 4, "for i in range(20000):\n    open(f'f{i}', 'w').close()\n'made'",
+           lambda o, d: o.get("host_error") is None and o.get("ok") is True and 0 < o.get("file_count", 0) <= 1000,
+           {"timeout_s": 30}),
     Attack("return_budget", 4, "for i in range(10):\n    open(f'big{i}', 'wb').write(b'x' * (1 << 20))",
            lambda o, d: o.get("host_error") is None and o.get("file_bytes", 0) <= 4 << 20, {"max_return_mb": 4}),
     Attack("links_and_fifos_copied_back", 4, "import os\nos.symlink('/etc/ld.so.cache', 'leak')\n"

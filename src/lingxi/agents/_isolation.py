@@ -80,7 +80,7 @@ def command(p: Plan, python: str, uid: int, disk_mb: int, run_id: str, info_fd: 
     if not p.root:
         argv += ["--unshare-user", "--disable-userns"]
     paths = binds(python)
-    for parent in _parents([*paths, RUNNER_INSIDE, *DEVICES]):  # bwrap would make them 0700: unreadable to a throw-away uid
+    for parent in _parents([*paths, RUNNER_INSIDE, *DEVICES]):  # bwrap would make them 0700, closed to a throw-away uid
         argv += ["--perms", "0755", "--dir", parent]
     for src in paths:
         argv += ["--symlink", os.readlink(src), src] if os.path.islink(src) else ["--ro-bind", src, src]

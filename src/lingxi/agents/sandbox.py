@@ -39,7 +39,7 @@ from lingxi.agents import _isolation
 from lingxi.errors import ToolError
 
 _UID_BASE = 1_100_000  # as root, each run gets its own uid far above real users: RLIMIT_NPROC is its alone
-_GRACE_S = 3.0  # on top of timeout_s: start-up and copying files back; the runner enforces timeout_s itself
+_GRACE_S = 5.0  # on top of timeout_s: start-up and copying files back; the runner enforces timeout_s itself
 _ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg",
         "HOME": "/sandbox", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/sandbox/.mpl",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -101,7 +101,8 @@ class SandboxResult:
 class Sandbox:
     """Runs Python code in a fresh, shut-in child process per call (cheap to construct)."""
 
-    def __init__(self, limits: SandboxLimits | None = None, python: str | None = None, bwrap: str | None = None) -> None:
+    def __init__(self, limits: SandboxLimits | None = None, python: str | None = None,
+                 bwrap: str | None = None) -> None:
         self.limits = limits or SandboxLimits()
         self.python = python or sys.executable
         self.bwrap = bwrap
@@ -123,7 +124,7 @@ class Sandbox:
             out, errs = _text(fo, self.limits), _text(fe, self.limits)
             records = _Records(fr, self.limits)
         if records.start is None:
-            raise _not_started(errs)
+            raise _not_started(errs, timed_out, self.limits.timeout_s + _GRACE_S)
         isolation = {**plan.isolation, "disk": f"tmpfs {self.limits.disk_mb} MB",
                      "user": f"uid {uid} (throw-away)" if plan.root else f"uid {os.getuid()} in a user namespace"}
         res = SandboxResult(ok=False, stdout=out, stderr=errs, files=records.files, seconds=seconds,
@@ -135,7 +136,8 @@ class Sandbox:
             res.error = "The program was killed before it finished (a CPU, memory or process limit, or a crash)"
         else:
             rep = records.report
-            res.ok, res.result, res.value, res.error = bool(rep.get("ok")), rep.get("result"), rep.get("value"), rep.get("error")
+            res.ok, res.result, res.value = bool(rep.get("ok")), rep.get("result"), rep.get("value")
+            res.error = rep.get("error")
         return res
 
     def _spawn(self, plan: _isolation.Plan, uid: int, run_id: str, fin: Any, fo: Any, fe: Any, fr: Any) -> bool:
@@ -148,7 +150,8 @@ class Sandbox:
             proc = subprocess.Popen(argv, stdin=fin, stdout=fo, stderr=fe, pass_fds=[fr.fileno(), info_w, bpf_r],
                                     start_new_session=True, env=_ENV, cwd="/")
         except OSError as exc:
-            raise ToolError(f"The sandbox could not start bubblewrap ({plan.bwrap}): {exc}.", _isolation.BWRAP_HINT) from exc
+            raise ToolError(f"The sandbox could not start bubblewrap ({plan.bwrap}): {exc}.",
+                            _isolation.BWRAP_HINT) from exc
         finally:
             os.close(info_w)
             os.close(bpf_r)
@@ -214,11 +217,15 @@ def _stop(proc: subprocess.Popen, pidfd: int | None) -> None:
     proc.wait()
 
 
-def _not_started(errs: str) -> ToolError:
+def _not_started(errs: str, timed_out: bool, waited: float) -> ToolError:
+    if timed_out:
+        return ToolError(f"The sandbox did not start within {waited:g} s, so no code was run.",
+                         "the machine may be overloaded: try again, or raise SandboxLimits.timeout_s")
     lines = [ln for ln in errs.splitlines() if ln.strip()]
     bwrap = next((ln for ln in lines if ln.startswith("bwrap:")), None)
     if bwrap:
-        hint = _isolation.USERNS_HINT if "namespace" in bwrap.lower() or "permission" in bwrap.lower() else _isolation.BWRAP_HINT
+        userns = "namespace" in bwrap.lower() or "permission" in bwrap.lower()
+        hint = _isolation.USERNS_HINT if userns else _isolation.BWRAP_HINT
         return ToolError(f"bubblewrap could not build the sandbox ({bwrap.strip()}), so no code was run.", hint)
     tail = " / ".join(lines[-3:])[-400:] or "no message"
     return ToolError(f"The sandbox's runner did not start ({tail}), so no code was run.",
