@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,10 +32,16 @@ def root(ctx: typer.Context,
          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
     if debug:
         os.environ["LINGXI_DEBUG"] = "1"
-    from lingxi.tracing import source
+    import dataclasses
 
-    token = source.set("cli")  # model calls made by this command are traced as the CLI's
-    ctx.call_on_close(lambda: source.reset(token))
+    from lingxi.models.funnel import call_context
+
+    from lingxi.config import DEFAULT_HOME
+    from lingxi.home import ensure_home
+
+    ensure_home(Path(os.environ.get("LINGXI_HOME") or DEFAULT_HOME))  # private before anything is written there
+    token = call_context.set(dataclasses.replace(call_context.get(), source="cli"))  # traced as the CLI's calls
+    ctx.call_on_close(lambda: call_context.reset(token))
 
 
 app.command("chat")(chat_cmd.chat)
