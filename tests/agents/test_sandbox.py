@@ -207,3 +207,10 @@ def _processes_of(run_id: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_a_big_result_comes_back_cut_not_lost() -> None:
+    r = BOX.run("'x' * 300_000")
+    assert r.ok and r.result.startswith("'xxx") and len(r.result) <= 20_001 and r.result.endswith("…")
+    r = BOX.run("'😀' * 19_000")  # result + value over the one-datagram budget (150 KB): the value is dropped
+    assert r.ok and r.result == repr("😀" * 19_000) and r.value is None
