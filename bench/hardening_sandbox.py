@@ -116,7 +116,9 @@ def markdown(res: dict[str, Any]) -> str:
     b = res["bare_python"]
     return "\n".join([
         "# Sandbox hardening (issue 13, items 1-4)", "",
-        f"{res['machine']}; {res['date']}. Escape suite: tests/security/sandbox_attacks.py "
+        f"{res['machine']}; {res['date']}; 1-minute load average {res['load_before']:.1f} at the start and "
+        f"{res['load_after']:.1f} at the end (other work shares the 2 cores: the times are side by side, not "
+        "absolute). Escape suite: tests/security/sandbox_attacks.py "
         f"({res['after']['escapes']['root']['attempts']} attempts; the before sandbox skips the 2 that stop or kill "
         "its own host process). Start-up: `Sandbox().run('1')`, "
         f"{res['reps']} runs after one warm-up; bare `python -I -c pass`: p50 {b['p50_ms']} ms, p95 {b['p95_ms']} ms.",
@@ -136,7 +138,8 @@ def main() -> None:
     from lingxi.agents.sandbox import Sandbox
 
     res: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Linux {platform.release()}",
-                           "date": time.strftime("%Y-%m-%d"), "reps": args.reps, "bare_python": bare_python(args.reps)}
+                           "date": time.strftime("%Y-%m-%d"), "reps": args.reps, "load_before": os.getloadavg()[0],
+                           "bare_python": bare_python(args.reps)}
     for key, impl, label in (("after", "new", "this branch (bwrap + seccomp)"), ("before", old, f"before ({rev})")):
         res[key] = {"label": label, "escapes": {}, "startup": {}}
         for who in ("root", "nobody"):
@@ -145,6 +148,7 @@ def main() -> None:
             print(key, who, res[key]["escapes"][who]["contained"], "/", res[key]["escapes"][who]["attempts"],
                   res[key]["startup"][who], flush=True)
     res["after"]["isolation"] = Sandbox().run("1").isolation
+    res["load_after"] = os.getloadavg()[0]
     shutil.rmtree(Path(old.split(":", 1)[1]).parent, ignore_errors=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
