@@ -39,5 +39,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
           phases=[Phase.explicit, Phase.generate])  # no shrinking: a failure prints its case as it is
 def test_no_request_is_answered_with_a_5xx(case):
+    if isinstance(case.body, dict) and hash(repr(case.body)) % 2:  # half the bodies reach the model itself
+        case.body["model"] = "fake"
     response = case.call(timeout=30)
     assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:400]}"
