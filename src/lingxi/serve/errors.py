@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lingxi.errors import AuthError, ConfigError, EndpointError, LingxiError, ModelNotFound
+from lingxi.errors import AuthError, ConfigError, EndpointError, GuardrailError, LingxiError, ModelNotFound
 
 log = logging.getLogger("lingxi.serve")
 
@@ -35,14 +35,15 @@ _TYPES = {
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields of the error object (e.g. "guard": why a message was blocked)
 
     def body(self) -> dict[str, Any]:
         kind = _TYPES.get(self.status, "server_error" if self.status >= 500 else "invalid_request_error")
-        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code, **self.extra}}
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
@@ -58,6 +59,10 @@ def from_exception(exc: BaseException) -> ApiError:
             return ApiError(404, text, param="model", code="model_not_found")
         if isinstance(exc, ConfigError):
             return ApiError(400, text, code="invalid_value")
+        if isinstance(exc, GuardrailError):  # the guard refused the request: the client's to change, not a 500
+            detail = exc.detail() if hasattr(exc, "detail") else {}
+            return ApiError(400, text, param="messages", code=getattr(exc, "code", "content_filter"),
+                            extra={"guard": detail})
         if isinstance(exc, AuthError | EndpointError):
             return ApiError(502, text, code="upstream_error")
         return ApiError(500, text, code=type(exc).__name__)

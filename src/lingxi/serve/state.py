@@ -100,7 +100,7 @@ class Server:
     def calling(self, route: str, caller: Caller) -> contextlib.AbstractContextManager[Any]:
         """Model calls made inside the block are traced as this request's (route, key) and counted in /metrics."""
         return calling(source="server", route=route, key_id=caller.key.id if caller.key else None,
-                       observe=self.observe)
+                       observe=self.observe, guard=self.settings.guard.for_key(caller.key.name if caller.key else None))
 
     def observe(self, trace: Trace) -> None:
         self.metrics.model_call(trace.model, trace.status, trace.latency_s, trace.ttft_s,

@@ -1,0 +1,215 @@
+"""`Guarded`: the outermost wrapper of the model funnel (guard -> trace -> provider).
+
+Before a call, the newest user message is screened at the ``input`` stage (the fenced passages
+and tool results inside it at the ``retrieval`` / ``tool`` stage: a blocked one is taken out of
+the prompt), and trailing tool messages at the ``tool`` stage; a blocked input raises `Blocked`
+(a GuardrailError; HTTP 400 on the server). After it, the answer is screened at the ``output``
+stage: a blocked answer is replaced by a refusal with finish_reason ``content_filter``. Streams
+are screened sentence by sentence: each sentence is held only until it ends, so a blocked one is
+never sent and the answer is never held whole. With ``pii_mode = "vault"`` personal data in the
+input becomes placeholders that are put back in the answer.
+
+The profile comes from the request context (`funnel.calling(guard=...)`: a server key's) or the
+settings; profile "off" (or one with no checks) costs one dictionary look-up per call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from lingxi.config import Settings
+from lingxi.guard.fence import segments
+from lingxi.guard.pii import Vault
+from lingxi.guard.policy import Profile
+from lingxi.guard.screen import Blocked, profile_for, screen
+from lingxi.models.base import as_messages
+from lingxi.types import Completion, Delta, Message
+
+REFUSAL = {"en": "I can't help with that.", "zh": "抱歉，这个问题我不能回答。"}
+_END = re.compile(r"[。！？!?；;\n]|\.(?=\s)|\.$")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+MAX_HELD = 160  # characters a sentence may run on before it is checked and sent anyway
+
+
+def refusal(text: str) -> str:
+    return REFUSAL["zh" if _HAN.search(text) else "en"]
+
+
+class Guarded:
+    """A chat model whose calls are screened by the guard policy; everything else passes through."""
+
+    def __init__(self, model: Any, settings: Settings) -> None:
+        self.wrapped = model
+        self._settings = settings
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.wrapped, attr)
+
+    def __repr__(self) -> str:
+        return f"guarded({self.wrapped!r})"
+
+    @property
+    def name(self) -> str:
+        return self.wrapped.name
+
+    def count_tokens(self, text: str) -> int:
+        return self.wrapped.count_tokens(text)
+
+    def tokenize(self, text: str) -> Any:
+        return self.wrapped.tokenize(text)
+
+    def profile(self) -> Profile | None:
+        p = profile_for(self._settings)
+        return p if p.active else None
+
+    # -- calls ----------------------------------------------------------------------------
+    def chat(self, messages: Any, params: Any = None, tools: list[dict] | None = None) -> Completion:
+        prof = self.profile()
+        if prof is None:
+            return self.wrapped.chat(messages, params, tools)
+        vault = Vault()
+        comp = self.wrapped.chat(self._screen_input(messages, prof, vault), params, tools)
+        return self._screen_completion(comp, prof, vault)
+
+    def stream(self, messages: Any, params: Any = None, tools: list[dict] | None = None) -> Iterator[Delta]:
+        prof = self.profile()
+        if prof is None:
+            return self.wrapped.stream(messages, params, tools)
+        vault = Vault()
+        deltas = self.wrapped.stream(self._screen_input(messages, prof, vault), params, tools)
+        return self._follow(deltas, prof, vault)
+
+    # -- input ----------------------------------------------------------------------------
+    def _screen_input(self, messages: Any, prof: Profile, vault: Vault) -> list[Message]:
+        msgs = as_messages(messages)
+        last_assistant = max((i for i, m in enumerate(msgs) if m.role == "assistant"), default=-1)
+        out = list(msgs)
+        for i, m in enumerate(msgs):
+            if i <= last_assistant or not m.content:
+                continue
+            if m.role == "tool":
+                s = screen(m.content, "tool", self._settings, prof, vault)
+                out[i] = m.model_copy(update={"content": _withheld(s.blocked.reason) if s.blocked else s.text})
+            elif m.role == "user" and i == len(msgs) - 1:
+                out[i] = m.model_copy(update={"content": self._screen_user(m.content, prof, vault)})
+        return out
+
+    def _screen_user(self, text: str, prof: Profile, vault: Vault) -> str:
+        parts = []
+        for role, content, head, tail in segments(text):
+            s = screen(content, role or "input", self._settings, prof, vault)  # type: ignore[arg-type]
+            if s.blocked is not None:
+                if role is None:
+                    raise Blocked(s.blocked)
+                parts.append(head + _withheld(s.blocked.reason) + tail if role == "tool" else "")
+                continue
+            parts.append(head + s.text + tail)
+        return "".join(parts)
+
+    # -- output ---------------------------------------------------------------------------
+    def _screen_completion(self, comp: Completion, prof: Profile, vault: Vault) -> Completion:
+        if not prof.output and not vault.mapping:
+            return comp
+        choices = []
+        for c in comp.choices:
+            text = c.message.content or ""
+            s = screen(text, "output", self._settings, prof)
+            if s.blocked is not None:
+                msg = c.message.model_copy(update={"content": refusal(text), "tool_calls": None})
+                choices.append(c.model_copy(update={"message": msg, "finish_reason": "content_filter", "logprobs": None}))
+            else:
+                msg = c.message.model_copy(update={"content": vault.restore(s.text) if text else c.message.content})
+                choices.append(c.model_copy(update={"message": msg}))
+        return comp.model_copy(update={"choices": choices})
+
+    def _follow(self, deltas: Iterator[Delta], prof: Profile, vault: Vault) -> Iterator[Delta]:
+        if not prof.output and not vault.mapping:
+            yield from deltas
+            return
+        held: dict[int, str] = {}
+        stopped: set[int] = set()
+        it = iter(deltas)
+        try:
+            for d in it:
+                if d.index in stopped:
+                    if d.usage is not None:
+                        yield Delta(index=d.index, usage=d.usage)
+                    continue
+                held[d.index] = held.get(d.index, "") + d.text
+                while (cut := _sentence_end(held[d.index])) > 0:
+                    sentence, held[d.index] = held[d.index][:cut], held[d.index][cut:]
+                    piece = self._piece(sentence, prof, vault)
+                    if piece is None:
+                        stopped.add(d.index)
+                        yield Delta(index=d.index, finish_reason="content_filter")
+                        break
+                    yield Delta(index=d.index, text=piece)
+                if d.index in stopped:
+                    if d.usage is not None:
+                        yield Delta(index=d.index, usage=d.usage)
+                    if len(stopped) >= len(held):
+                        return
+                    continue
+                if d.finish_reason or d.tool_calls or d.usage or d.logprobs:
+                    rest = held.pop(d.index, "") if d.finish_reason else ""
+                    piece = self._piece(rest, prof, vault) if rest else ""
+                    if piece is None:
+                        stopped.add(d.index)
+                        yield Delta(index=d.index, finish_reason="content_filter", usage=d.usage)
+                        continue
+                    yield d.model_copy(update={"text": piece})
+            for index, rest in held.items():  # a stream that ended without finish pieces
+                if rest and index not in stopped:
+                    piece = self._piece(rest, prof, vault)
+                    yield Delta(index=index, text=piece) if piece is not None else Delta(index=index,
+                                                                                          finish_reason="content_filter")
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    def _piece(self, text: str, prof: Profile, vault: Vault) -> str | None:
+        """A sentence to send (redacted, placeholders restored), or None when the output stage blocks it."""
+        if not text.strip():
+            return text
+        s = screen(text, "output", self._settings, prof)
+        return None if s.blocked is not None else vault.restore(s.text)
+
+
+class GuardedText(Guarded):
+    """A guarded model that also completes raw text (`TextModel`): the prompt is input, the text output."""
+
+    def complete(self, prompt: str, params: Any = None) -> Completion:
+        prof = self.profile()
+        if prof is None:
+            return self.wrapped.complete(prompt, params)
+        vault = Vault()
+        s = screen(prompt, "input", self._settings, prof, vault)
+        if s.blocked is not None:
+            raise Blocked(s.blocked)
+        return self._screen_completion(self.wrapped.complete(s.text, params), prof, vault)
+
+
+def _withheld(reason: str) -> str:
+    return f"[withheld by the guard: {reason}]"
+
+
+def _sentence_end(text: str) -> int:
+    """Where the first complete sentence of `text` ends (0: none yet)."""
+    m = _END.search(text)
+    if m:
+        return m.end()
+    if len(text) > MAX_HELD:
+        cut = max(text.rfind(" ", 0, MAX_HELD), text.rfind("，", 0, MAX_HELD), text.rfind(",", 0, MAX_HELD))
+        return cut + 1 if cut > 0 else MAX_HELD
+    return 0
+
+
+def guarded(model: Any, settings: Settings) -> Any:
+    from lingxi.models.base import TextModel
+
+    if isinstance(model, Guarded):
+        return model
+    return (GuardedText if isinstance(model, TextModel) else Guarded)(model, settings)
