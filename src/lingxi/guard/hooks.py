@@ -89,6 +89,7 @@ class ToolGuard:
             return ok, content
         s = screen(content, "tool", self.settings, self.profile)
         if s.blocked is not None:
+            self.tainted.append(content)  # withheld, and no argument may come from it either
             return False, f"[withheld by the guard: the result of {tool} looks unsafe ({s.blocked.reason}); do not retry it]"
         if s.flagged:
             self.tainted.append(content)
@@ -144,3 +145,13 @@ def scrub_feedback(messages: list[dict[str, Any]], answer: str, comment: str | N
              for m in messages]
     return (json.dumps(clean, ensure_ascii=False), log_text(answer, settings),
             log_text(comment, settings) if comment else comment)
+
+
+def check_input(text: str, settings: Any = None) -> str:
+    """`text` screened at the input stage (redacted where the policy says); raises `Blocked`."""
+    from lingxi.guard.screen import Blocked, screen
+
+    s = screen(text, "input", settings)
+    if s.blocked is not None:
+        raise Blocked(s.blocked)
+    return s.text

@@ -48,7 +48,7 @@ class Moderation:
         lex, hits = lexicon.scan(text)
         char = float(heads.char([text])[0]) if _HAN.search(text) else 0.0
         deep = self.deep == "always" or (self.deep == "auto" and (
-            bool(lex) or UNSURE[0] <= char <= UNSURE[1] or not mostly_chinese(text)))
+            bool(lex) or UNSURE[0] <= char <= UNSURE[1]))
         model = {c: 0.0 for c in CATEGORIES}
         model["hate"] = char
         if deep and text.strip():

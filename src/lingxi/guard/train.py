@@ -4,7 +4,7 @@ reproducibly (fixed samples, fixed seed), and write them with their data hashes 
     lingxi guard train --data ../shared/data         # -> src/lingxi/guard/data/heads.npz + heads.json
 
 What is trained on: COLD train (all of it for the character model, a balanced sample for the e5
-heads), the "train" seeds of every category, the "A" half of waimai reviews and of the CMRC /
+heads), the "A" half of the waimai reviews as non-offensive text for the character model, the "train" seeds of every category, the "A" half of waimai reviews and of the CMRC /
 XQuAD questions (benign text). Nothing from COLD dev, the seeds' "test" part, the "B" halves or
 giskard: bench/guard.py measures on those.
 """
@@ -62,9 +62,12 @@ def fit_char(data: str | Path) -> tuple[np.ndarray, float, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     cold = D.cold(data, "train")
-    idf = TfidfTransformer(sublinear_tf=True).fit(H.hasher().transform(cold.texts)).idf_.astype(np.float32)
-    x = H.char_features(cold.texts, idf)
-    model = LogisticRegression(C=CHAR_C, max_iter=3000).fit(x, np.array(cold.labels))
+    # harsh opinions are not offensive: the "A" half of the waimai reviews joins as non-offensive text
+    reviews = [t for t in D.waimai(data).texts if D.half(t) == "A"]
+    texts, labels = cold.texts + reviews, cold.labels + [0] * len(reviews)
+    idf = TfidfTransformer(sublinear_tf=True).fit(H.hasher().transform(texts)).idf_.astype(np.float32)
+    x = H.char_features(texts, idf)
+    model = LogisticRegression(C=CHAR_C, max_iter=3000).fit(x, np.array(labels))
     return model.coef_[0].astype(np.float32), float(model.intercept_[0]), idf
 
 
@@ -121,7 +124,9 @@ def train(data: str | Path, out: Path | None = None, *, seed: int = 0,
         "trained_at": time.strftime("%Y-%m-%d %H:%M:%S"), "seed": seed, "seconds": round(time.time() - started, 1),
         "data_sha256": {name: D.file_hash(p) for name, p in D.sources(data).items()},
         "seeds_sha256": hashlib.sha256(seeds_text.encode("utf-8")).hexdigest(),
-        "char": {"features": H.N_FEATURES, "ngrams": list(H.NGRAMS), "C": CHAR_C, "train_rows": len(D.cold(data, "train").texts)},
+        "char": {"features": H.N_FEATURES, "ngrams": list(H.NGRAMS), "C": CHAR_C,
+                 "train_rows": {"cold_train": len(D.cold(data, "train").texts),
+                                "waimai_A": sum(D.half(t) == "A" for t in D.waimai(data).texts)}},
         "e5": {"labels": list(LABELS), "C": E5_C, "rows": len(texts),
                "positives": {name: int(y[:, i].sum()) for i, name in enumerate(LABELS)}},
         "metrics": dev_metrics(H.load(out), data),
