@@ -60,6 +60,7 @@ class Heads:
     e5_labels: list[str]
     e5_w: np.ndarray  # (labels, 384)
     e5_b: np.ndarray
+    e5_th: np.ndarray  # per label: the probability calibrated to be the flag line (reported as 0.5)
 
     def char(self, texts: list[str]) -> np.ndarray:
         """P(offensive) per text from the character model."""
@@ -67,14 +68,18 @@ class Heads:
         return sigmoid(x @ self.char_coef.astype(np.float32) + self.char_bias)
 
     def e5(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
-        """P(label) per label for rows of e5 vectors."""
+        """Calibrated scores per label for rows of e5 vectors: 0.5 is the label's flag line
+        (its cross-validated threshold), 0 and 1 stay where they are."""
         p = sigmoid(vectors @ self.e5_w.T + self.e5_b)
-        return {name: p[:, i] for i, name in enumerate(self.e5_labels)}
+        th = self.e5_th[None, :]
+        s = np.where(p < th, 0.5 * p / th, 0.5 + 0.5 * (p - th) / np.maximum(1e-6, 1 - th))
+        return {name: s[:, i] for i, name in enumerate(self.e5_labels)}
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, char_coef=self.char_coef.astype(np.float16), char_bias=np.float32(self.char_bias),
                             char_idf=self.char_idf.astype(np.float16), e5_labels=np.array(self.e5_labels),
-                            e5_w=self.e5_w.astype(np.float32), e5_b=self.e5_b.astype(np.float32))
+                            e5_w=self.e5_w.astype(np.float32), e5_b=self.e5_b.astype(np.float32),
+                            e5_th=self.e5_th.astype(np.float32))
 
 
 def load(path: Path | None = None) -> Heads:
@@ -88,7 +93,8 @@ def load(path: Path | None = None) -> Heads:
                               "train them with: lingxi guard train --data ../shared/data")
         z = np.load(path, allow_pickle=False)
         heads = Heads(z["char_coef"].astype(np.float32), float(z["char_bias"]), z["char_idf"].astype(np.float32),
-                      [str(s) for s in z["e5_labels"]], z["e5_w"], z["e5_b"])
+                      [str(s) for s in z["e5_labels"]], z["e5_w"], z["e5_b"],
+                      z["e5_th"] if "e5_th" in z else np.full(len(z["e5_b"]), 0.5, dtype=np.float32))
         _loaded[str(path)] = heads
         return heads
 

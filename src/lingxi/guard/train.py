@@ -29,17 +29,23 @@ COLD_PER_CLASS = 1000  # COLD train texts per class for the e5 heads
 REVIEWS = 400  # waimai "A" reviews (benign, half of them harsh) for the e5 heads
 QUESTIONS = 150  # per question set, "A" half
 CHAR_C, E5_C = 4.0, 2.0
+MAX_FP = 0.005  # the e5 heads' thresholds: at most this share of training negatives flagged (cross-validated)
 
 
-def e5_set(data: str | Path, rng: random.Random) -> tuple[list[str], np.ndarray]:
-    """Texts and their label rows (hate, sexual, violence, self_harm, illegal, injection)."""
+SEED_WEIGHT = 10.0  # a hand-written seed counts as this many sampled texts (hard negatives shape the boundary)
+
+
+def e5_set(data: str | Path, rng: random.Random) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts, their label rows (hate, sexual, violence, self_harm, illegal, injection), sample weights."""
     texts: list[str] = []
     rows: list[list[int]] = []
+    weights: list[float] = []
 
-    def add(items: list[str], label: str | None) -> None:
+    def add(items: list[str], label: str | None, weight: float = 1.0) -> None:
         for t in items:
             texts.append(t)
             rows.append([int(label == name) for name in LABELS])
+            weights.append(weight)
 
     cold = D.cold(data, "train")
     for cls in (1, 0):
@@ -47,14 +53,14 @@ def e5_set(data: str | Path, rng: random.Random) -> tuple[list[str], np.ndarray]
         add(rng.sample(pool, min(COLD_PER_CLASS, len(pool))), "hate" if cls else None)
     s = D.seeds()
     for cat, items in s["moderation"]["train"].items():
-        add(items, cat)
-    add(s["injection"]["train"]["attack"], "injection")
-    add(s["injection"]["train"]["benign"], None)
+        add(items, cat, SEED_WEIGHT)
+    add(s["injection"]["train"]["attack"], "injection", SEED_WEIGHT)
+    add(s["injection"]["train"]["benign"], None, SEED_WEIGHT)
     reviews = D.waimai(data)
     add(rng.sample([t for t in reviews.texts if D.half(t) == "A"], REVIEWS), None)
     for which in ("cmrc", "xquad-en"):
         add(rng.sample([q for q in D.questions(data, which) if D.half(q) == "A"], QUESTIONS), None)
-    return texts, np.array(rows, dtype=np.int8)
+    return texts, np.array(rows, dtype=np.int8), np.array(weights, dtype=np.float32)
 
 
 def fit_char(data: str | Path) -> tuple[np.ndarray, float, np.ndarray]:
@@ -71,15 +77,26 @@ def fit_char(data: str | Path) -> tuple[np.ndarray, float, np.ndarray]:
     return model.coef_[0].astype(np.float32), float(model.intercept_[0]), idf
 
 
-def fit_e5(vectors: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit_e5(vectors: np.ndarray, y: np.ndarray, sw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Weights, biases, and per-label thresholds calibrated by 5-fold cross-validation: the lowest
+    at which at most MAX_FP of the training negatives would be flagged (then mapped to 0.5)."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
 
-    w, b = [], []
-    for i in range(y.shape[1]):
-        m = LogisticRegression(C=E5_C, class_weight="balanced", max_iter=3000).fit(vectors, y[:, i])
+    w, b, th, cv = [], [], [], {}
+    for i, name in enumerate(LABELS):
+        make = lambda: LogisticRegression(C=E5_C, class_weight="balanced", max_iter=3000)  # noqa: E731
+        m = make().fit(vectors, y[:, i], sample_weight=sw)
         w.append(m.coef_[0])
         b.append(m.intercept_[0])
-    return np.array(w, dtype=np.float32), np.array(b, dtype=np.float32)
+        p = cross_val_predict(make(), vectors, y[:, i], cv=5, method="predict_proba",
+                              params={"sample_weight": sw})[:, 1]
+        pos, neg = p[y[:, i] == 1], p[y[:, i] == 0]
+        t = next((float(t) for t in np.arange(0.5, 0.99, 0.01) if np.mean(neg >= t) <= MAX_FP), 0.99)
+        th.append(t)
+        cv[name] = {"threshold": round(t, 2), "cv_recall": round(float(np.mean(pos >= t)), 4),
+                    "cv_false_positive_rate": round(float(np.mean(neg >= t)), 4)}
+    return np.array(w, dtype=np.float32), np.array(b, dtype=np.float32), np.array(th, dtype=np.float32), cv
 
 
 def dev_metrics(heads: H.Heads, data: str | Path) -> dict[str, Any]:
@@ -107,7 +124,7 @@ def train(data: str | Path, out: Path | None = None, *, seed: int = 0,
     say = progress or (lambda _what, _done, _total: None)
     say("character model on COLD train", 0, 1)
     coef, bias, idf = fit_char(data)
-    texts, y = e5_set(data, rng)
+    texts, y, sw = e5_set(data, rng)
     done = [0]
 
     def tick(n: int) -> None:
@@ -115,8 +132,8 @@ def train(data: str | Path, out: Path | None = None, *, seed: int = 0,
         say("e5 vectors", done[0], len(texts))
 
     vectors = embed_cached(texts, progress=tick)
-    w, b = fit_e5(vectors, y)
-    heads = H.Heads(coef, bias, idf, list(LABELS), w, b)
+    w, b, th, cv = fit_e5(vectors, y, sw)
+    heads = H.Heads(coef, bias, idf, list(LABELS), w, b, th)
     heads.save(out)
     H._loaded.pop(str(out), None)
     seeds_text = json.dumps(D.seeds(), ensure_ascii=False, sort_keys=True)
@@ -127,8 +144,8 @@ def train(data: str | Path, out: Path | None = None, *, seed: int = 0,
         "char": {"features": H.N_FEATURES, "ngrams": list(H.NGRAMS), "C": CHAR_C,
                  "train_rows": {"cold_train": len(D.cold(data, "train").texts),
                                 "waimai_A": sum(D.half(t) == "A" for t in D.waimai(data).texts)}},
-        "e5": {"labels": list(LABELS), "C": E5_C, "rows": len(texts),
-               "positives": {name: int(y[:, i].sum()) for i, name in enumerate(LABELS)}},
+        "e5": {"labels": list(LABELS), "C": E5_C, "rows": len(texts), "seed_weight": SEED_WEIGHT,
+               "positives": {name: int(y[:, i].sum()) for i, name in enumerate(LABELS)}, "calibration": cv},
         "metrics": dev_metrics(H.load(out), data),
     }
     out.with_suffix(".json").write_text(json.dumps(rec, ensure_ascii=False, indent=2) + "\n", "utf-8")
