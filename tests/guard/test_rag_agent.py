@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_an_injected_document_does_not_change_the_answer(kbs):
     model = Obedient(default=reply)
     b = ask(question, kb=injected, model=model, mode="generate")
     assert a.text == b.text and "8700" in b.text and "6666" not in b.text
-    assert [s.source for s in b.sources] == [s.source for s in a.sources]  # the injected chunk was dropped
+    assert [Path(s.source).name for s in b.sources] == [Path(s.source).name for s in a.sources]  # injected chunk dropped
     prompt = as_messages(model.calls[0]["messages"])[-1].content
     assert "<source" in prompt and TRIGGER not in prompt  # passages fenced, the injected one absent
 

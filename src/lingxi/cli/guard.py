@@ -143,16 +143,17 @@ def scan(file: Annotated[Path, typer.Argument(help="A .txt (one text per line), 
     """Check every text of a file: one verdict per input line, in order, then a summary."""
     from rich.progress import Progress
 
+    from lingxi.config import load_settings
     from lingxi.guard.screen import run_check
 
-    names, role = _checks(checks), _role(role)
+    names, role, settings = _checks(checks), _role(role), load_settings()
     total = sum(1 for _ in read_inputs(file, text_col))
     counts: Counter[str] = Counter()
     flagged = 0
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"scanning {file.name}", total=total)
         for n, text in enumerate(read_inputs(file, text_col), 1):
-            res = summary([run_check(c, text, role, None) for c in names]) if text.strip() else summary([])
+            res = summary([run_check(c, text, role, settings) for c in names]) if text.strip() else summary([])
             flagged += res["flagged"]
             counts.update(c for c, on in res["categories"].items() if on)
             if as_json:
