@@ -268,7 +268,7 @@ def round_trips(args) -> dict:
         out["ask_added_p50_ms"] = round(out["ask_extractive_default_p50_ms"] - out["ask_extractive_off_p50_ms"], 2)
         os.environ.pop("LINGXI_GUARD__PROFILE", None)
         sys.path.insert(0, str(ROOT / "tests" / "guard"))
-        from conftest import LiveServer
+        from guard_helpers import LiveServer
 
         from lingxi.config import Settings
         from lingxi.serve import create_app, serve_settings

@@ -16,7 +16,7 @@ from lingxi.models.scripted import ScriptedChat
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
 
-from conftest import LiveServer
+from guard_helpers import LiveServer
 
 BAD = "我要杀了你全家"
 

@@ -16,7 +16,7 @@ from lingxi.models.funnel import calling, open_chat
 from lingxi.models.scripted import ScriptedChat
 from lingxi.types import Delta, Usage
 
-from conftest import guard_settings
+from guard_helpers import guard_settings
 
 
 def test_opened_models_are_guarded_outside_the_trace():

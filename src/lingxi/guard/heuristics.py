@@ -75,7 +75,7 @@ RULES: list[tuple[str, float, re.Pattern[str]]] = [
 ]
 _B64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _HIDDEN = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
-_SPAM = re.compile(r"(.{2,12}?)\1{14,}", re.S)
+_SPAM = re.compile(r"(\s*\S{3,12}\s*)\1{19,}", re.S)  # a word-sized unit 20 times or more in a row
 CUE = re.compile(r"ignore|disregard|forget|instruction|prompt|system|pretend|act as|you are|rules?\b|override|jailbreak|"
                  r"developer|assistant|\bAI\b|model|忽略|无视|忘|指令|指示|提示|系统|扮演|假装|你现在|规则|设定|限制|模式|助手|"
                  r"模型|命令|管理员|授权|作废|身份", re.I)

@@ -30,7 +30,7 @@ from lingxi.types import Completion, Delta, Message
 REFUSAL = {"en": "I can't help with that.", "zh": "抱歉，这个问题我不能回答。"}
 _END = re.compile(r"[。！？!?；;\n]|\.(?=\s)|\.$")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-MAX_HELD = 160  # characters a sentence may run on before it is checked and sent anyway
+MAX_HELD = 40  # characters held at most: a longer run is checked (with its sentence so far) and sent in parts
 
 
 def refusal(text: str) -> str:
@@ -128,54 +128,48 @@ class Guarded:
         if not prof.output and not vault.mapping:
             yield from deltas
             return
-        held: dict[int, str] = {}
-        stopped: set[int] = set()
+        held: dict[int, _Held] = {}
         it = iter(deltas)
         try:
             for d in it:
-                if d.index in stopped:
+                h = held.setdefault(d.index, _Held())
+                if h.stopped:
                     if d.usage is not None:
                         yield Delta(index=d.index, usage=d.usage)
                     continue
-                held[d.index] = held.get(d.index, "") + d.text
-                while (cut := _sentence_end(held[d.index])) > 0:
-                    sentence, held[d.index] = held[d.index][:cut], held[d.index][cut:]
-                    piece = self._piece(sentence, prof, vault)
-                    if piece is None:
-                        stopped.add(d.index)
-                        yield Delta(index=d.index, finish_reason="content_filter")
+                h.text += d.text
+                sent = False
+                for piece in h.ready(d.finish_reason is not None):
+                    out = self._piece(h.sentence + piece, piece, prof, vault)
+                    if out is None:
+                        h.stopped = True
+                        yield Delta(index=d.index, finish_reason="content_filter", usage=d.usage)
                         break
-                    yield Delta(index=d.index, text=piece)
-                if d.index in stopped:
-                    if d.usage is not None:
-                        yield Delta(index=d.index, usage=d.usage)
-                    if len(stopped) >= len(held):
-                        return
+                    h.advance(piece)
+                    sent = True
+                    yield Delta(index=d.index, text=out)
+                if h.stopped:
                     continue
                 if d.finish_reason or d.tool_calls or d.usage or d.logprobs:
-                    rest = held.pop(d.index, "") if d.finish_reason else ""
-                    piece = self._piece(rest, prof, vault) if rest else ""
-                    if piece is None:
-                        stopped.add(d.index)
-                        yield Delta(index=d.index, finish_reason="content_filter", usage=d.usage)
-                        continue
-                    yield d.model_copy(update={"text": piece})
-            for index, rest in held.items():  # a stream that ended without finish pieces
-                if rest and index not in stopped:
-                    piece = self._piece(rest, prof, vault)
-                    yield Delta(index=index, text=piece) if piece is not None else Delta(index=index,
-                                                                                          finish_reason="content_filter")
+                    yield d.model_copy(update={"text": ""})
+                elif not sent:
+                    yield Delta(index=d.index)  # nothing to show yet; lets a consumer that stops notice at once
         finally:
             close = getattr(it, "close", None)
             if close is not None:
                 close()
 
-    def _piece(self, text: str, prof: Profile, vault: Vault) -> str | None:
-        """A sentence to send (redacted, placeholders restored), or None when the output stage blocks it."""
-        if not text.strip():
-            return text
-        s = screen(text, "output", self._settings, prof)
-        return None if s.blocked is not None else vault.restore(s.text)
+    def _piece(self, sentence: str, piece: str, prof: Profile, vault: Vault) -> str | None:
+        """`piece` (the end of `sentence`) to send, redacted and with placeholders restored, or None
+        when the output stage blocks the sentence so far."""
+        if not piece.strip():
+            return piece
+        s = screen(sentence, "output", self._settings, prof)
+        if s.blocked is not None:
+            return None
+        if s.text != sentence:  # redacted: send the redacted piece (the piece checked on its own)
+            piece = screen(piece, "output", self._settings, prof).text
+        return vault.restore(piece)
 
 
 class GuardedText(Guarded):
@@ -196,15 +190,33 @@ def _withheld(reason: str) -> str:
     return f"[withheld by the guard: {reason}]"
 
 
-def _sentence_end(text: str) -> int:
-    """Where the first complete sentence of `text` ends (0: none yet)."""
-    m = _END.search(text)
-    if m:
-        return m.end()
-    if len(text) > MAX_HELD:
-        cut = max(text.rfind(" ", 0, MAX_HELD), text.rfind("，", 0, MAX_HELD), text.rfind(",", 0, MAX_HELD))
-        return cut + 1 if cut > 0 else MAX_HELD
-    return 0
+class _Held:
+    """One choice's stream: the text not sent yet, and the part of the current sentence already sent
+    (each piece is checked together with the start of its sentence, so context is never lost)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.sentence = ""
+        self.stopped = False
+
+    def ready(self, final: bool) -> Iterator[str]:
+        """Pieces that may be checked now: whole sentences, a long run's first MAX_HELD characters,
+        and at the end of the stream whatever is left."""
+        while self.text:
+            m = _END.search(self.text)
+            if m and m.end() <= MAX_HELD:
+                cut = m.end()
+            elif len(self.text) > MAX_HELD:
+                cut = max(self.text.rfind(c, 0, MAX_HELD) for c in " ，,、：:") + 1 or MAX_HELD
+            elif final:
+                cut = len(self.text)
+            else:
+                return
+            piece, self.text = self.text[:cut], self.text[cut:]
+            yield piece
+
+    def advance(self, piece: str) -> None:
+        self.sentence = "" if _END.search(piece) else self.sentence + piece
 
 
 def guarded(model: Any, settings: Settings) -> Any:
