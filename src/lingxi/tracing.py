@@ -35,6 +35,7 @@ from lingxi.config import ModelSpec, Settings
 from lingxi.models.base import TextModel
 from lingxi.guard.hooks import log_text
 from lingxi.models.funnel import LOCAL_PROVIDERS, call_context, calling
+from lingxi.redact import redact
 from lingxi.types import Completion, Delta, Usage
 
 log = logging.getLogger("lingxi.tracing")
@@ -191,9 +192,9 @@ def _close_writers() -> None:
 
 
 def error_text(exc: BaseException) -> str:
-    """One line for the error column: a LingxiError's sentence, else the exception itself."""
+    """One line for the error column: a LingxiError's sentence, else the exception itself (credentials redacted)."""
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(text)[:500]
+    return redact(str(text))[:500]
 
 
 def emit(trace: Trace, path: Path | None) -> None:
@@ -245,9 +246,12 @@ class Traced:
         return self._call(self.wrapped.chat, messages, params, tools)
 
     def stream(self, messages: Any, params: Any = None, tools: list[dict] | None = None) -> Iterator[Delta]:
+        return self._stream_call(self.wrapped.stream, messages, params, tools)
+
+    def _stream_call(self, fn: Any, *args: Any) -> Iterator[Delta]:
         ts, started = time.time(), time.perf_counter()
         try:
-            deltas = self.wrapped.stream(messages, params, tools)
+            deltas = fn(*args)
         except BaseException as exc:
             self._record(ts, started, True, None, None, exc)
             raise
@@ -293,7 +297,7 @@ class Traced:
             ctx = call_context.get()
             took = time.perf_counter() - started
             waited = ctx.queue_s or 0.0  # what the caller waited includes its queue
-            t = Trace(model=self._alias or self.wrapped.name, provider=self._provider, source=ctx.source,
+            t = Trace(model=redact(self._alias or self.wrapped.name), provider=self._provider, source=ctx.source,
                       route=ctx.route, key_id=ctx.key_id, queue_s=ctx.queue_s, stream=stream, ts=ts,
                       ttft_s=None if ttft is None else ttft + waited, latency_s=took + waited,
                       compute_s=took if self._provider in LOCAL_PROVIDERS else None)
@@ -316,6 +320,10 @@ class TracedText(Traced):
 
     def complete(self, prompt: str, params: Any = None) -> Completion:
         return self._call(self.wrapped.complete, prompt, params)
+
+    def stream_complete(self, prompt: str, params: Any = None) -> Iterator[Delta]:
+        """Raw text streamed, where the provider can (AttributeError otherwise, like any missing method)."""
+        return self._stream_call(self.wrapped.stream_complete, prompt, params)
 
 
 def traced(model: Any, *, name: str | None = None, spec: ModelSpec | None = None,

@@ -14,6 +14,7 @@ from lingxi.errors import LingxiError
 from lingxi.models import engine, packs
 from lingxi.models.files import resolve_path
 from lingxi.models.resolve import aliases, parse
+from lingxi.redact import redact
 from lingxi.registry import default_registry
 
 app = typer.Typer(help="List, inspect and pull models.", no_args_is_help=True)
@@ -21,7 +22,7 @@ app = typer.Typer(help="List, inspect and pull models.", no_args_is_help=True)
 
 def describe(alias: str, spec: ModelSpec, settings: Settings) -> dict[str, Any]:
     """The public view of an alias (never the key). status: ready | missing | remote | not pulled."""
-    target = spec.path or spec.base_url or spec.model or ""
+    target = redact(spec.path or spec.base_url or spec.model or "")
     info: dict[str, Any] = {"alias": alias, "provider": spec.provider, "target": target,
                             "default": alias == settings.default_model, "description": spec.description}
     if spec.provider in ("llamacpp", "hf") and spec.path:
@@ -103,8 +104,10 @@ def show(name: Annotated[str, typer.Argument(help="Alias or model spec.")], as_j
 
 def _gguf_metadata(path: Path) -> dict[str, str]:
     from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
 
-    llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    with suppress_stdout_stderr(disable=False):  # llama.cpp's own context warnings are not ours to show
+        llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
     keep = ("general.", "tokenizer.ggml.model", "context_length", "embedding_length", "block_count")
     return {k: (v if len(v) < 80 else v[:77] + "...") for k, v in sorted(llm.metadata.items()) if any(s in k for s in keep)}
 

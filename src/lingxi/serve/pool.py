@@ -25,6 +25,7 @@ from lingxi.errors import ConfigError
 from lingxi.models.base import ChatModel
 from lingxi.models.funnel import LOCAL_PROVIDERS, calling, open_chat
 from lingxi.models.resolve import aliases, parse
+from lingxi.redact import redact
 from lingxi.registry import default_registry
 from lingxi.serve.errors import ApiError
 from lingxi.serve.settings import ServeSettings
@@ -109,6 +110,8 @@ class ModelPool:
         self.settings, self.serve = settings, serve
         self.overrides = dict(models or {})
         self._served: OrderedDict[str, Served] = OrderedDict()
+        self._catalog: set[str] = set()
+        self._catalog_at = float("-inf")
         self.executor = ThreadPoolExecutor(max_workers=serve.remote_concurrency + 32, thread_name_prefix="lingxi-model")
 
     def catalog(self) -> dict[str, str]:
@@ -128,7 +131,7 @@ class ModelPool:
     def _evict(self) -> None:
         idle = [n for n, s in self._served.items() if not s.gate.active and not s.gate.waiting]
         while len(self._served) > MAX_OPEN and idle:
-            del self._served[idle.pop(0)]
+            _close(self._served.pop(idle.pop(0)).model)
 
     def _open(self, name: str) -> Served:
         spec = None
@@ -136,8 +139,9 @@ class ModelPool:
             model = open_chat(self.overrides[name], self._settings(), name=name)
         else:
             spec = self._spec(name)
+            isolate = self.serve.isolate == "all" or (self.serve.isolate == "local" and spec.provider in LOCAL_PROVIDERS)
             try:
-                model = open_chat(name, self._settings(), cache=False)
+                model = open_chat(name, self._settings(), cache=False, isolate=isolate)
             except ConfigError as exc:
                 raise ApiError(500, f"The model '{name}' is misconfigured on this server: {exc}",
                                code="model_misconfigured") from exc
@@ -153,7 +157,7 @@ class ModelPool:
 
     def _spec(self, name: str) -> ModelSpec:
         known = self.catalog()
-        if name not in known and not name.startswith("scripted:") and not self.serve.allow_any_model:
+        if name not in known and not self.serve.allow_any_model:
             raise ApiError(404, f"The model '{name}' does not exist on this server. Served models: "
                            f"{', '.join(sorted(known))} (GET /v1/models lists them).",
                            param="model", code="model_not_found")
@@ -163,8 +167,24 @@ class ModelPool:
             raise ApiError(404, f"The model '{name}' does not exist: {exc}", param="model", code="model_not_found") from exc
 
     def status(self) -> dict[str, dict[str, Any]]:
-        return {s.name: {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting, "calls": s.calls}
-                for s in self._served.values()}
+        return {redact(s.name): {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting,
+                                 "calls": s.calls} for s in self._served.values()}
+
+    def gauges(self) -> dict[str, dict[str, int]]:
+        """Requests running and waiting per model label (for /metrics)."""
+        out: dict[str, dict[str, int]] = {}
+        for s in list(self._served.values()):
+            g = out.setdefault(self.label(s.name), {"running": 0, "waiting": 0})
+            g["running"] += s.gate.active
+            g["waiting"] += s.gate.waiting
+        return out
+
+    def label(self, name: str) -> str:
+        """The /metrics label for a model: its name if the server lists it, else "other" (a bounded set,
+        whatever names clients send with --allow-any-model)."""
+        if time.monotonic() - self._catalog_at > 10:
+            self._catalog, self._catalog_at = set(self.catalog()), time.monotonic()
+        return name if name in self._catalog else "other"
 
     async def call(self, served: Served, fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
         """Run a blocking model call in a worker thread behind the model's gate; return (result, queue seconds).
@@ -197,6 +217,18 @@ class ModelPool:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        for served in list(self._served.values()):
+            _close(served.model)
+
+
+def _close(model: Any) -> None:
+    """Release what a model holds outside this process (a worker process); most providers hold nothing."""
+    close = getattr(getattr(model, "wrapped", model), "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - closing must not fail a shutdown
+            pass
 
 
 def _in_context(fn: Callable[..., Any], queue_s: float) -> Callable[..., Any]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from lingxi.models.base import TextModel
-from lingxi.serve import kb, wire
+from lingxi.serve import kb, schema, wire
 from lingxi.serve.embeddings import embedders
 from lingxi.serve.errors import ApiError, from_exception
 from lingxi.serve.pool import Served
@@ -40,7 +40,7 @@ def sse(obj: Any) -> str:
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request, who: Caller = Depends(caller)) -> Any:
     srv = server(request)
-    req = wire.parse(wire.ChatRequest, await read_json(request, srv.serve.max_body_bytes))
+    req = wire.parse(schema.ChatRequest, await read_json(request, srv.serve.max_body_bytes))
     params = wire.sampling(req, srv.serve.default_max_tokens)
     msgs, tools = wire.messages(req.messages), wire.tools_for(req)
     with srv.calling("/v1/chat/completions", who):
@@ -56,7 +56,7 @@ async def chat_completions(request: Request, who: Caller = Depends(caller)) -> A
     return JSONResponse(wire.chat_body(comp, req.model, wire.new_id("chatcmpl"), int(time.time())))
 
 
-async def _stream_chat(srv: Server, served: Served, req: wire.ChatRequest, msgs: list[Message],
+async def _stream_chat(srv: Server, served: Served, req: schema.ChatRequest, msgs: list[Message],
                        params: SamplingParams, tools: list[dict] | None) -> StreamingResponse:
     stream, _queue_s = await srv.pool.stream(served, lambda: served.model.stream(msgs, params, tools))
     batches = stream.batches()
@@ -89,7 +89,7 @@ async def _stream_chat(srv: Server, served: Served, req: wire.ChatRequest, msgs:
     return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-async def _kb_chat(request: Request, srv: Server, req: wire.ChatRequest, msgs: list[Message]) -> Any:
+async def _kb_chat(request: Request, srv: Server, req: schema.ChatRequest, msgs: list[Message]) -> Any:
     """`kb:NAME[@MODEL]`: a grounded answer from the knowledge base, in MODEL's queue (see kb.py)."""
     name, model_name = kb.split_name(req.model, srv.settings.default_model)
     base = await asyncio.to_thread(request.app.state.kbs.get, name, req.model)
@@ -126,7 +126,7 @@ async def _kb_chat(request: Request, srv: Server, req: wire.ChatRequest, msgs: l
 @router.post("/v1/completions")
 async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
     srv = server(request)
-    req = wire.parse(wire.CompletionRequest, await read_json(request, srv.serve.max_body_bytes))
+    req = wire.parse(schema.CompletionRequest, await read_json(request, srv.serve.max_body_bytes))
     if req.suffix:
         raise ApiError(400, "'suffix' (fill-in-the-middle) is not supported by this server.", param="suffix",
                        code="unsupported_parameter")
@@ -136,6 +136,10 @@ async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
         raise ApiError(400, f"The model '{req.model}' only chats; use /v1/chat/completions.", param="model",
                        code="unsupported_model")
     prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+    if req.stream and len(prompts) == 1 and params.n == 1 and not params.logprobs and \
+            hasattr(served.model, "stream_complete"):
+        with srv.calling("/v1/completions", who):
+            return await _stream_text(srv, served, req, prompts[0], params)
     results: list[tuple[str, Completion]] = []
     with srv.calling("/v1/completions", who):
         try:
@@ -151,8 +155,38 @@ async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
                              headers=SSE_HEADERS)
 
 
+async def _stream_text(srv: Server, served: Served, req: schema.CompletionRequest, prompt: str,
+                       params: SamplingParams) -> StreamingResponse:
+    """A text completion streamed as the model writes it."""
+    stream, _queue_s = await srv.pool.stream(served, lambda: served.model.stream_complete(prompt, params))
+    batches = stream.batches()
+    try:
+        first = await anext(batches, [])
+    except BaseException as exc:
+        stream.cancel()
+        raise from_exception(exc) from exc
+    chunks = wire.TextChunks(req.model, req.include_usage(), prompt if req.echo else "")
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            try:
+                batch = first
+                while batch:
+                    if text := "".join(sse(c) for d in batch for c in chunks.feed(d)):
+                        yield text
+                    batch = await anext(batches, [])
+                yield "".join(sse(c) for c in chunks.end())
+            except Exception as exc:  # after the headers: report in the stream, as OpenAI does
+                yield sse(from_exception(exc).body())
+            yield "data: [DONE]\n\n"
+        finally:
+            stream.cancel()
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
 async def _text_chunks(body: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
-    """A finished text completion as a stream: one chunk per choice (the model does not stream raw text)."""
+    """A finished text completion as a stream: one chunk per choice (several prompts, n > 1 or logprobs)."""
     head = {k: body[k] for k in ("id", "object", "created", "model", "system_fingerprint")}
     for choice in body["choices"]:
         yield sse({**head, "choices": [choice], **({"usage": None} if include_usage else {})})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from lingxi import db
 from lingxi.config import Settings
@@ -23,6 +25,7 @@ from lingxi.serve.pool import ModelPool, Served
 from lingxi.serve.settings import ServeSettings
 from lingxi.tracing import Trace, TraceWriter, writer
 
+log = logging.getLogger("lingxi.serve")
 _AUTH_HINT = "send 'Authorization: Bearer lx-...' (create a key with: lingxi keys create NAME)"
 
 
@@ -52,8 +55,7 @@ class Server:
         conn = db.connect(path=path)
         srv = cls(settings=settings, serve=serve, pool=ModelPool(settings, serve, models), conn=conn,
                   traces=writer(path) if serve.trace and settings.trace else None)
-        srv.metrics.gauges = lambda: {n: {"running": s["running"], "waiting": s["waiting"]}
-                                      for n, s in srv.pool.status().items()}
+        srv.metrics.gauges = srv.pool.gauges
         return srv
 
     def close(self) -> None:
@@ -102,8 +104,9 @@ class Server:
         return calling(source="server", route=route, key_id=caller.key.id if caller.key else None,
                        observe=self.observe, guard=self.settings.guard.for_key(caller.key.name if caller.key else None))
 
-    def observe(self, trace: Trace) -> None:
-        self.metrics.model_call(trace.model, trace.status, trace.latency_s, trace.ttft_s,
+    def observe(self, trace: Trace, label: str | None = None) -> None:
+        """Count a finished model call in /metrics (labelled from a bounded set: see ModelPool.label)."""
+        self.metrics.model_call(label or self.pool.label(trace.model), trace.status, trace.latency_s, trace.ttft_s,
                                 trace.prompt_tokens, trace.completion_tokens)
 
 
@@ -113,16 +116,51 @@ async def read_json(request: Request, limit: int) -> Any:
     if declared and declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
     body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            raise _too_large(len(body), limit)
+    try:
+        async for part in request.stream():
+            body += part
+            if len(body) > limit:
+                raise _too_large(len(body), limit)
+    except ClientDisconnect:
+        log.info("a client disconnected while sending its request body (%d bytes received)", len(body))
+        raise ApiError(400, "The client disconnected before sending the whole body.",
+                       code="client_disconnected") from None
     if not body:
         raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
     try:
-        return json.loads(body)
+        data = json.loads(body)
+    except RecursionError:
+        raise ApiError(400, "The request body nests JSON too deeply.", code="invalid_json") from None
     except ValueError as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.", code="invalid_json") from exc
+    _check_tree(data)
+    return data
+
+
+MAX_DEPTH = 64  # JSON nesting a request may have (tool parameter schemas included)
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH and strings that are not valid Unicode (a lone
+    surrogate such as "\\ud800" parses but can be neither tokenised nor stored)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(400, "The request holds a string that is not valid Unicode (a lone surrogate "
+                               "such as \\ud800); send UTF-8 text.", code="invalid_unicode") from None
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ApiError(400, f"The request body nests JSON more than {MAX_DEPTH} levels deep.",
+                               code="invalid_json")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    stack.append((key, depth))
+                stack.append((item, depth + 1))
 
 
 def _too_large(size: int, limit: int) -> ApiError:
