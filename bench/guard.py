@@ -36,6 +36,7 @@ from lingxi.guard.moderation import Moderation  # noqa: E402
 
 
 def prf(pred: list[bool], gold: list[bool]) -> dict:
+    pred, gold = [bool(p) for p in pred], [bool(g) for g in gold]
     tp = sum(p and g for p, g in zip(pred, gold))
     fp = sum(p and not g for p, g in zip(pred, gold))
     fn = sum(g and not p for p, g in zip(pred, gold))
@@ -51,6 +52,7 @@ def prf(pred: list[bool], gold: list[bool]) -> dict:
 
 
 def rate(flags: list[bool]) -> dict:
+    flags = [bool(f) for f in flags]
     return {"n": len(flags), "flagged": sum(flags), "rate": round(sum(flags) / max(1, len(flags)), 4)}
 
 

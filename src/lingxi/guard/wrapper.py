@@ -185,6 +185,16 @@ class GuardedText(Guarded):
             raise Blocked(s.blocked)
         return self._screen_completion(self.wrapped.complete(s.text, params), prof, vault)
 
+    def stream_complete(self, prompt: str, params: Any = None) -> Iterator[Delta]:
+        prof = self.profile()
+        if prof is None:
+            return self.wrapped.stream_complete(prompt, params)
+        vault = Vault()
+        s = screen(prompt, "input", self._settings, prof, vault)
+        if s.blocked is not None:
+            raise Blocked(s.blocked)
+        return self._follow(self.wrapped.stream_complete(s.text, params), prof, vault)
+
 
 def _withheld(reason: str) -> str:
     return f"[withheld by the guard: {reason}]"
