@@ -133,3 +133,14 @@ def test_pii_never_reaches_the_trace_table_when_redaction_is_on(_isolated_home):
     with pytest.raises(lingxi.LingxiError):
         open_chat(Failing(), off).chat("手机13812345678")
     assert "13812345678" in _errors(_isolated_home)[-1]
+
+
+def test_an_isolated_model_is_guarded_once_in_the_parent_with_the_request_context():
+    model = open_chat("scripted:fine", isolate=True, cache=False)
+    try:
+        with pytest.raises(GuardrailError):
+            model.chat("我要杀了你全家")
+        with calling(guard="off"):  # a server key bound to "off": the child process must not guard again
+            assert model.chat("我要杀了你全家").text == "fine"
+    finally:
+        getattr(model, "close", lambda: None)()
