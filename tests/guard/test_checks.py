@@ -34,7 +34,9 @@ def test_look_alikes_pass(text):
 
 def test_hidden_characters_and_token_spam_are_flagged():
     assert check("hello\u200b\u200b\u200bthere\u200b", ["injection"])[0].flagged
-    assert check("hello " * 40, ["injection"])[0].flagged
+    from lingxi.guard.heuristics import rules
+
+    assert "spam" in [r[0] for r in rules("hello " * 40)]  # a cue (0.45): long repeated input alone is not refused
 
 
 def test_pii_finds_chinese_id_phone_card_email_address_name():

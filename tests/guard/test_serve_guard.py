@@ -65,7 +65,10 @@ def test_a_filtered_output_finishes_with_content_filter(live):
                                                        messages=[{"role": "user", "content": "hi"}]))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
-    assert text.startswith("Fine.") and "kill" not in text and finishes == ["content_filter"]
+    # token streaming: each piece goes out once the sentence so far passes the cheap checks, so the
+    # stream stops at the phrase ("kill you"), before the rest of the sentence
+    assert text.startswith("Fine.") and "kill you" not in text and "family" not in text
+    assert finishes == ["content_filter"]
 
 
 def test_a_key_bound_to_profile_off_is_not_screened(live):

@@ -64,14 +64,28 @@ class Pieces:
         return []
 
 
+STORY = ["The sky ", "is blue. ", "Grass ", "is green. ", "I will ", "kill you ", "and your family. ", "More."]
+
+
 def test_streams_are_checked_sentence_by_sentence_without_holding_the_answer():
-    fake = Pieces(["The sky ", "is blue. ", "Grass ", "is green. ", "I will ", "kill you ", "and your family. ", "More."])
-    it = lingxi.stream("tell me", model=fake)
+    fake = Pieces(STORY)
+    it = open_chat(fake, guard_settings(stream_check="sentence")).stream("tell me")
     first = next(d for d in it if d.text)
     assert first.text == "The sky is blue." and fake.pulled == 2  # sent as soon as its sentence ended
     rest = list(it)
     text = first.text + "".join(d.text for d in rest)
     assert "kill" not in text and "Grass is green." in text and "More" not in text
+    assert [d.finish_reason for d in rest if d.finish_reason] == ["content_filter"]
+
+
+def test_token_streams_send_each_piece_once_its_sentence_so_far_passes():
+    fake = Pieces(STORY)
+    it = lingxi.stream("tell me", model=fake)  # stream_check = "token", the default
+    first = next(d for d in it if d.text)
+    assert first.text == "The sky " and fake.pulled == 1
+    rest = list(it)
+    text = first.text + "".join(d.text for d in rest)
+    assert "Grass is green." in text and "kill" not in text and "More" not in text
     assert [d.finish_reason for d in rest if d.finish_reason] == ["content_filter"]
 
 

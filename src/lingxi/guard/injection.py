@@ -16,7 +16,7 @@ from lingxi.guard import heads as H
 from lingxi.guard import heuristics
 from lingxi.guard.base import Role, Span, Verdict, verdict
 
-Deep = Literal["auto", "always", "never"]
+Deep = Literal["auto", "always", "never", "lexicon"]
 THRESHOLD = 0.5
 
 
@@ -24,7 +24,7 @@ class Injection:
     name = "injection"
 
     def __init__(self, settings: Any = None, *, deep: Deep = "auto", threshold: float = THRESHOLD) -> None:
-        self.deep = deep
+        self.deep = getattr(getattr(settings, "guard", None), "deep", None) or deep  # [guard] deep, when given
         self.threshold = threshold
 
     def scores(self, text: str) -> tuple[dict[str, float], list[Span]]:

@@ -8,7 +8,8 @@ Three readers, cheapest first:
 
 ``deep="auto"`` (the default) asks e5 only when the cheap readers are unsure: a lexicon hit, a
 character score between 0.2 and 0.8, or a text that is mostly not Chinese (the character model
-learned Chinese). ``"always"`` asks it for every text, ``"never"`` never. A category's score is
+learned Chinese). ``"always"`` asks it for every text, ``"never"`` never; ``"lexicon"`` reads phrases only (the
+per-token pass over a stream). A category's score is
 the highest of its readers'; e5 scores are calibrated so that 0.5 is each head's flag line
 (at most 0.5% of the training negatives above it, cross-validated: see heads.json).
 """
@@ -24,7 +25,8 @@ from lingxi.guard import lexicon
 from lingxi.guard.base import Role, Span, Verdict, verdict
 from lingxi.guard.datasets import CATEGORIES
 
-Deep = Literal["auto", "always", "never"]
+Deep = Literal["auto", "always", "never", "lexicon"]
+MIN_HAN = 4  # the character model reads texts of at least this many Chinese characters (one character says nothing)
 THRESHOLD = 0.5
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -40,14 +42,15 @@ class Moderation:
 
     def __init__(self, settings: Any = None, *, deep: Deep = "auto", threshold: float = THRESHOLD,
                  thresholds: dict[str, float] | None = None) -> None:
-        self.deep = deep
+        self.deep = getattr(getattr(settings, "guard", None), "deep", None) or deep  # [guard] deep, when given
         self.thresholds = {c: threshold for c in CATEGORIES} | (thresholds or {})
 
     def scores(self, text: str) -> tuple[dict[str, float], list[Span], bool]:
         """Per-category scores, lexicon spans, and whether e5 was asked."""
         heads = H.load()
         lex, hits = lexicon.scan(text)
-        char = float(heads.char([text])[0]) if _HAN.search(text) else 0.0
+        han = len(_HAN.findall(text))
+        char = float(heads.char([text])[0]) if han >= MIN_HAN and self.deep != "lexicon" else 0.0
         deep = self.deep == "always" or (self.deep == "auto" and (
             bool(lex) or UNSURE[0] <= char <= UNSURE[1]))
         model = {c: 0.0 for c in CATEGORIES}

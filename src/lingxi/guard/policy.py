@@ -34,7 +34,7 @@ from lingxi.errors import ConfigError
 from lingxi.guard.base import Action, Role
 
 PiiMode = Literal["mask", "redact", "vault"]
-Deep = Literal["auto", "always", "never"]
+Deep = Literal["auto", "always", "never", "lexicon"]
 
 
 class Profile(BaseModel):
@@ -76,6 +76,9 @@ class GuardSettings(BaseModel):
     keys: dict[str, str] = Field(default_factory=dict)  # server API key name -> profile name
     judge_model: str | None = None
     deep: Deep = "auto"  # when the e5 heads read a text: auto (when the cheap checks are unsure), always, never
+    # streams: "token" sends each piece once the sentence so far passes the cheap checks (lexicon, character
+    # model) and checks each finished sentence fully; "sentence" holds every sentence until it passes in full
+    stream_check: Literal["token", "sentence"] = "token"
 
     def names(self) -> list[str]:
         return sorted({*BUILTIN, *self.profiles})

@@ -5,8 +5,10 @@ and tool results inside it at the ``retrieval`` / ``tool`` stage: a blocked one 
 the prompt), and trailing tool messages at the ``tool`` stage; a blocked input raises `Blocked`
 (a GuardrailError; HTTP 400 on the server). After it, the answer is screened at the ``output``
 stage: a blocked answer is replaced by a refusal with finish_reason ``content_filter``. Streams
-are screened sentence by sentence: each sentence is held only until it ends, so a blocked one is
-never sent and the answer is never held whole. With ``pii_mode = "vault"`` personal data in the
+are screened as they go, never held whole: with ``stream_check = "token"`` (the default) each piece
+is sent once the sentence so far passes the cheap checks, and each finished sentence is checked in
+full (a block ends the stream with content_filter); with ``"sentence"`` each sentence (or 40
+characters of it) is held until it passes in full, so nothing unchecked is ever sent. With ``pii_mode = "vault"`` personal data in the
 input becomes placeholders that are put back in the answer.
 
 The profile comes from the request context (`funnel.calling(guard=...)`: a server key's) or the
@@ -43,6 +45,8 @@ class Guarded:
     def __init__(self, model: Any, settings: Settings) -> None:
         self.wrapped = model
         self._settings = settings
+        cheap = settings.guard.model_copy(update={"deep": "lexicon"})
+        self._cheap = settings.model_copy(update={"guard": cheap})  # the per-token checks of a stream
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self.wrapped, attr)
@@ -139,8 +143,8 @@ class Guarded:
                     continue
                 h.text += d.text
                 sent = False
-                for piece in h.ready(d.finish_reason is not None):
-                    out = self._piece(h.sentence + piece, piece, prof, vault)
+                for piece, whole in h.ready(d.finish_reason is not None, self._settings.guard.stream_check):
+                    out = self._piece(h.sentence + piece, piece, prof, vault, whole)
                     if out is None:
                         h.stopped = True
                         yield Delta(index=d.index, finish_reason="content_filter", usage=d.usage)
@@ -159,12 +163,12 @@ class Guarded:
             if close is not None:
                 close()
 
-    def _piece(self, sentence: str, piece: str, prof: Profile, vault: Vault) -> str | None:
+    def _piece(self, sentence: str, piece: str, prof: Profile, vault: Vault, whole: bool = True) -> str | None:
         """`piece` (the end of `sentence`) to send, redacted and with placeholders restored, or None
-        when the output stage blocks the sentence so far."""
-        if not piece.strip():
+        when the output stage blocks the sentence so far (checked fully when it is `whole`)."""
+        if not piece.strip() and not whole:
             return piece
-        s = screen(sentence, "output", self._settings, prof)
+        s = screen(sentence, "output", self._settings if whole else self._cheap, prof)
         if s.blocked is not None:
             return None
         if s.text != sentence:  # redacted: send the redacted piece (the piece checked on its own)
@@ -209,9 +213,17 @@ class _Held:
         self.sentence = ""
         self.stopped = False
 
-    def ready(self, final: bool) -> Iterator[str]:
-        """Pieces that may be checked now: whole sentences, a long run's first MAX_HELD characters,
-        and at the end of the stream whatever is left."""
+    def ready(self, final: bool, mode: str = "sentence") -> Iterator[tuple[str, bool]]:
+        """(piece, ends its sentence) that may be checked now. "sentence": whole sentences, a long
+        run's first MAX_HELD characters, and at the end of the stream whatever is left; "token":
+        everything that arrived (a sentence end splits it)."""
+        if mode == "token":
+            while self.text:
+                m = _END.search(self.text)
+                cut = m.end() if m else len(self.text)
+                piece, self.text = self.text[:cut], self.text[cut:]
+                yield piece, bool(m) or final
+            return
         while self.text:
             m = _END.search(self.text)
             if m and m.end() <= MAX_HELD:
@@ -223,7 +235,7 @@ class _Held:
             else:
                 return
             piece, self.text = self.text[:cut], self.text[cut:]
-            yield piece
+            yield piece, bool(_END.search(piece)) or final
 
     def advance(self, piece: str) -> None:
         self.sentence = "" if _END.search(piece) else self.sentence + piece
