@@ -93,7 +93,8 @@ def test_moderations_refuses_bad_input_with_a_sentence(live):
 def test_feedback_is_written_with_personal_data_redacted(live):
     body = {"model": "fake", "messages": [{"role": "user", "content": "我的手机13812345678"}],
             "answer": "好的，邮箱 zhang@example.com", "rating": 1, "comment": "身份证11010519491231002X"}
-    r = httpx.post(f"{live.url}/api/feedback", json=body, headers={"Authorization": f"Bearer {live.keys['school']}"})
+    r = httpx.post(f"{live.url}/api/feedback", json=body, headers={"Authorization": f"Bearer {live.keys['school']}"},
+                   timeout=60)  # the first redaction loads spaCy
     assert r.status_code == 200
     conn = sqlite3.connect(live.home / "lingxi.db")
     row = conn.execute("SELECT messages, answer, comment FROM feedback ORDER BY id DESC LIMIT 1").fetchone()
