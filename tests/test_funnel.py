@@ -71,7 +71,7 @@ def _rows(home: Path) -> list[dict]:
 def test_instances_and_names_come_out_wrapped_once(_isolated_home):
     fake = ScriptedChat(["ok"])
     opened = open_chat(fake)
-    assert is_opened(opened) and opened.wrapped is fake
+    assert is_opened(opened) and opened.wrapped.wrapped is fake  # guard -> trace -> provider
     assert open_chat(opened) is opened  # never wrapped twice
     named = open_chat("scripted:hi")
     assert is_opened(named) and open_chat("scripted:hi") is named  # cached per name and settings

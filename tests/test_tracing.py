@@ -86,7 +86,7 @@ def test_errors_and_dropped_streams_are_traced(home):
 
 def test_trace_setting_turns_it_off(home):
     model = Model("scripted:hi", settings=load_settings(trace=False), cache=False)
-    assert isinstance(model.wrapped, ScriptedChat)  # still opened through the funnel (observers see it)
+    assert isinstance(model.wrapped.wrapped, ScriptedChat)  # still opened through the funnel (guard -> trace -> provider)
     model.chat("hi")
     assert not db_path(load_settings()).exists()
 

@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from lingxi.errors import ConfigError
+from lingxi.guard.policy import GuardSettings
 
 DEFAULT_HOME = "~/.lingxi"
 
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     trace: bool = True  # record every model call in the home database (lingxi traces)
     pg_dsn: SecretStr | None = None  # LINGXI_PG_DSN: PostgreSQL + pgvector for knowledge bases with store="pgvector"
+    guard: GuardSettings = Field(default_factory=GuardSettings)  # [guard]: checks per stage and profile (lingxi.guard.policy)
 
     @classmethod
     def settings_customise_sources(

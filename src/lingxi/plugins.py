@@ -15,3 +15,8 @@ def register(registry: Registry) -> None:
     registry.add("embedding", "use", "lingxi.knowledge.embed:USEEmbedder")
     registry.add("store", "lancedb", "lingxi.knowledge.lance:LanceStore")
     registry.add("store", "pgvector", "lingxi.knowledge.pg:PgStore")
+    registry.add("guard", "moderation", "lingxi.guard.moderation:Moderation")
+    registry.add("guard", "injection", "lingxi.guard.injection:Injection")
+    registry.add("guard", "pii", "lingxi.guard.pii:PII")
+    registry.add("guard", "judge", "lingxi.guard.judge:Judge")
+    registry.add("guard", "nanoguard", "lingxi.guard.injection:NanoGuardCheck")

@@ -6,7 +6,8 @@ function ``register(registry)``; that function calls ``registry.add(kind, name,
 "module:attribute")``. Targets are imported only when first used, so building
 the registry is cheap.
 
-Kinds used today: ``chat`` (chat providers), ``embedding`` (embedding providers).
+Kinds used today: ``chat`` (chat providers), ``embedding`` (embedding providers), ``store``
+(knowledge-base stores), ``guard`` (guard checks: moderation, injection, pii, ...).
 """
 
 from __future__ import annotations

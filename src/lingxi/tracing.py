@@ -12,7 +12,8 @@ wrapper reads it when a call ends. ``trace = false`` in lingxi.toml (or
 `TraceWriter.record` only appends the row to a queue; one background thread per
 database writes rows in batches, so tracing costs a call microseconds, not a
 disk sync. `Traced` never changes what a provider returns: deltas pass
-through as they come, and errors are re-raised untouched.
+through as they come, and errors are re-raised untouched. What it writes is redacted by the
+guard policy (``redact_logs``): personal data in an error text never reaches the table.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from lingxi import db
 from lingxi.config import ModelSpec, Settings
 from lingxi.models.base import TextModel
+from lingxi.guard.hooks import log_text
 from lingxi.models.funnel import LOCAL_PROVIDERS, call_context, calling
 from lingxi.redact import redact
 from lingxi.types import Completion, Delta, Usage
@@ -215,8 +217,9 @@ class Traced:
     """
 
     def __init__(self, model: Any, path: Path | None, *, name: str | None = None, provider: str | None = None,
-                 price_in: float = 0.0, price_out: float = 0.0) -> None:
+                 price_in: float = 0.0, price_out: float = 0.0, settings: Settings | None = None) -> None:
         self.wrapped = model
+        self._settings = settings  # for the guard's redaction of what is written (error texts)
         self._path = path  # None: trace off (observers are still told)
         self._alias = name
         self._provider = provider or getattr(model, "provider", None) or "custom"
@@ -304,7 +307,7 @@ class Traced:
             if error is not None:
                 interrupted = isinstance(error, (KeyboardInterrupt, SystemExit))
                 t.status = "cancelled" if interrupted else "error"
-                t.error = None if interrupted else error_text(error)
+                t.error = None if interrupted else log_text(error_text(error), self._settings)
             elif cancelled:
                 t.status = "cancelled"
             emit(t, self._path)
@@ -337,7 +340,7 @@ def traced(model: Any, *, name: str | None = None, spec: ModelSpec | None = None
     cls = TracedText if isinstance(model, TextModel) else Traced
     return cls(model, db.db_path(settings) if settings.trace else None, name=name,
                provider=spec.provider if spec else None,
-               price_in=spec.price_in if spec else 0.0, price_out=spec.price_out if spec else 0.0)
+               price_in=spec.price_in if spec else 0.0, price_out=spec.price_out if spec else 0.0, settings=settings)
 
 
 def trace_source(name: str) -> contextlib.AbstractContextManager[Any]:

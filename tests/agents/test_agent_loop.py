@@ -89,7 +89,7 @@ def test_react_json_constrains_the_reply_to_valid_actions() -> None:
     assert set(branches) == {"calculator", "final_answer"}
     assert branches["calculator"]["properties"]["arguments"]["required"] == ["expression"]
     assert "calculator(expression: string)" in fake.calls[0]["messages"][0].content
-    assert fake.calls[1]["messages"][-1].content == "Observation: 51"
+    assert fake.calls[1]["messages"][-1].content == "Observation: <tool_result>\n51\n</tool_result>"  # fenced as data
 
 
 def test_react_text_parser_is_strict() -> None:

@@ -29,7 +29,8 @@ def test_fit_is_token_aware_and_cuts_at_sentences():
     long = Source(n=2, chunk_id="b", source="b", text="One two three. Four five six. Seven eight nine.")
     first = Source(n=1, chunk_id="a", source="a", text="Alpha beta gamma.")
     need = model.count_tokens(format_source(first)) + 1
-    kept = fit([first, long], model, need + 12)
+    cut = model.count_tokens(format_source(long.model_copy(update={"text": "One two three."}))) + 1
+    kept = fit([first, long], model, need + cut)
     assert [s.n for s in kept] == [1, 2] and kept[1].text == "One two three."
     assert [s.n for s in fit([first, long], model, need)] == [1]
 

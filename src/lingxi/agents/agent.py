@@ -57,6 +57,7 @@ class _Run:
     seen: dict[str, ToolResult] = field(default_factory=dict)
     last_ok: ToolResult | None = None
     done: tuple[str, StopReason] | None = None
+    guard: Any = None  # lingxi.guard.hooks.ToolGuard: screens tool results, refuses tainted arguments
 
 
 class Agent:
@@ -98,6 +99,9 @@ class Agent:
         started = time.perf_counter()
         mode = self.resolved_mode()
         run = _Run(mode, self._start(task, mode, history))
+        from lingxi.guard.hooks import ToolGuard
+
+        run.guard = ToolGuard([task, self.system or "", *(m.content or "" for m in history)])
         for n in range(1, self.max_steps + 1):
             t0 = time.perf_counter()
             completion = self.model.chat(run.messages, self._params(mode), self._schemas(mode))
@@ -174,7 +178,10 @@ class Agent:
             previous = run.seen[key]
             run.done = (previous.content, "repeat") if previous.ok else ("", "repeat")
             return previous
-        result = tool.run(arguments)
+        refused = run.guard.refuse(name, arguments) if run.guard else None
+        result = ToolResult(False, refused) if refused else tool.run(arguments)
+        if run.guard and not refused:
+            result.ok, result.content = run.guard.result(name, result.ok, result.content)
         run.seen[key] = result
         if result.ok:
             run.last_ok = result

@@ -82,7 +82,9 @@ def kb_search_tool(kb: Any, k: int = 4, name: str = "kb_search") -> Tool:
             except ImportError as exc:
                 raise ToolError("The knowledge base module is not available.", "install lingxi with knowledge support") from exc
             base = holder["kb"] = KnowledgeBase.open(base)
-        hits = base.search(query, k=k)
+        from lingxi.guard.hooks import screen_hits
+
+        hits = screen_hits(base.search(query, k=k))  # chunks carrying injections are dropped
         if not hits:
             return "No passages found."
         return "\n\n".join(_hit_text(i, h) for i, h in enumerate(hits, 1))

@@ -88,7 +88,9 @@ def _json_example(tools: Sequence[Tool]) -> str:
 
 
 def observation(text: str) -> str:
-    return f"Observation: {text}"
+    from lingxi.guard.fence import fence
+
+    return f"Observation: {fence(text, 'tool_result')}"  # fenced: data, not instructions
 
 
 def parse_json_action(text: str, tools: Sequence[Tool]) -> Action:

@@ -86,6 +86,8 @@ class Session:
             if d.text:
                 out.print(d.text, end="", markup=False)
                 out.file.flush()
+            if d.finish_reason == "content_filter":
+                out.print(" [the rest was withheld by the guard]", end="", markup=False, style="dim")
             yield d
         out.print()
 

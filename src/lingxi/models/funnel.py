@@ -47,6 +47,7 @@ class CallContext:
     key_id: int | None = None
     queue_s: float | None = None  # seconds the request waited for the model before the call
     observe: Callable[[Any], None] | None = None  # called with each finished Trace (the server's metrics)
+    guard: str | None = None  # the guard profile for these calls (a server key's), else the settings' own
 
 
 call_context: ContextVar[CallContext] = ContextVar("lingxi_call_context", default=CallContext())
@@ -64,9 +65,9 @@ def calling(**fields: Any) -> Iterator[CallContext]:
 
 
 def is_opened(model: Any) -> bool:
-    from lingxi.tracing import Traced
+    from lingxi.guard.wrapper import Guarded
 
-    return isinstance(model, Traced)
+    return isinstance(model, Guarded)
 
 
 def wrap(model: Any, *, name: str | None = None, spec: ModelSpec | None = None,
@@ -74,10 +75,11 @@ def wrap(model: Any, *, name: str | None = None, spec: ModelSpec | None = None,
     """Apply the wrappers to a provider instance, in the fixed order (guard -> trace -> provider)."""
     if is_opened(model):
         return model
+    from lingxi.guard.wrapper import guarded
     from lingxi.tracing import traced
 
     settings = settings or load_settings()
-    return traced(model, name=name, spec=spec, settings=settings)
+    return guarded(traced(model, name=name, spec=spec, settings=settings), settings)
 
 
 _cache: OrderedDict[str, Any] = OrderedDict()

@@ -34,7 +34,9 @@ def _serve(conn: Any, name: str, settings: Settings) -> None:
     """The child: open the model, then answer (method, args) requests until the pipe closes."""
     from lingxi.models.funnel import open_chat
 
-    model = open_chat(name, settings.model_copy(update={"trace": False}), cache=False)
+    # the parent's wrappers trace and guard the calls (with the request's context); the child does neither
+    off = settings.guard.model_copy(update={"profile": "off"})
+    model = open_chat(name, settings.model_copy(update={"trace": False, "guard": off}), cache=False)
     conn.send(("ready", {"provider": getattr(model, "provider", None), "name": getattr(model, "name", name),
                          "text": hasattr(model.wrapped, "complete"),
                          "stream_text": hasattr(model.wrapped, "stream_complete")}))

@@ -44,6 +44,9 @@ def ask(
 
     if not question or not question.strip():
         raise ConfigError("The question is empty.", "ask something, e.g. lingxi ask \"What is lingxi?\" --kb docs")
+    from lingxi.guard.hooks import check_input
+
+    check_input(question)  # refused before a knowledge base or model is opened (again, cached, in answer_question)
     kb, chat = open_kb(kb), open_model(model, mode)
     if session is None:
         return answer_question(question, kb, chat, mode, options=options, on_token=on_token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from lingxi.guard.hooks import fence_source, screen_hits
 from lingxi.knowledge.fusion import coverage
 from lingxi.knowledge.text import sentence_spans, terms
 from lingxi.rag.answer import Source, Thresholds
@@ -21,7 +22,7 @@ DEFAULT_N_CTX = 4096
 def retrieve(kb: Any, query: str, k: int = 4, filters: Any = None) -> list[Source]:
     """The k best passages for `query` from a KnowledgeBase (hybrid search), numbered from 1."""
     hits: list[Hit] = kb.search(query, k=k, filters=filters) if query.strip() else []
-    return as_sources(hits, query)
+    return as_sources(screen_hits(hits), query)  # the guard drops (or marks) chunks carrying injections
 
 
 def as_sources(hits: Sequence[Hit], query: str) -> list[Source]:
@@ -49,9 +50,9 @@ def window(model: Any) -> int:
 
 
 def format_source(s: Source) -> str:
-    """One numbered passage as the model sees it. Headings are left out: small models
-    copy them into the answer as if they were sentences."""
-    return f"[{s.n}] " + " ".join(s.text.split())
+    """One numbered passage as the model sees it, fenced as data (lingxi.guard.fence). Headings
+    are left out: small models copy them into the answer as if they were sentences."""
+    return fence_source(s.text, f"[{s.n}] " + " ".join(s.text.split()), n=s.n)
 
 
 def fit(sources: Sequence[Source], model: Any, budget: int) -> list[Source]:

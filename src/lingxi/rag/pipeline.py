@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lingxi.errors import ConfigError
+from lingxi.guard.hooks import check_input
 from lingxi.rag import lang as L
 from lingxi.rag.answer import Answer, Mode, SentenceVerdict, Source, Thresholds, Timings
 from lingxi.rag.context import budget_for, fit, relevant, retrieve
@@ -53,6 +54,7 @@ def answer_question(
     if mode != "extractive" and model is None:
         raise ConfigError("Generating an answer needs a model.", "pass model=..., or use mode='extractive'")
     o = options or Options()
+    check_input(question)  # the guard's input stage, before anything is searched (raises when blocked)
     started, tm = time.perf_counter(), Timings()
     base = Answer(question=question, query=query or question, text="", lang=L.detect(question),
                   model=getattr(model, "name", "") if model is not None else "")  # fmt: skip

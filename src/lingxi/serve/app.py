@@ -27,12 +27,13 @@ from lingxi.serve import errors, openapi, page
 from lingxi.serve.embeddings import Embedders
 from lingxi.serve.kb import KnowledgeBases
 from lingxi.serve.embeddings import router as embeddings_router
+from lingxi.serve.moderations import router as moderations_router
 from lingxi.serve.routes import router
 from lingxi.serve.settings import OPS_PATHS, ServeSettings
 from lingxi.serve.state import Server
 
 log = logging.getLogger("lingxi.serve")
-_ROUTES = {"/", "/api/feedback", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models", "/healthz", "/readyz", "/metrics"}
+_ROUTES = {"/", "/api/feedback", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/moderations", "/v1/models", "/healthz", "/readyz", "/metrics"}
 
 
 def create_app(settings: Settings | None = None, serve: ServeSettings | None = None, *,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     errors.install(app)
     app.include_router(router)
     app.include_router(embeddings_router)
+    app.include_router(moderations_router)
     app.include_router(page.router)
     _ops_routes(app)
     openapi.install(app)

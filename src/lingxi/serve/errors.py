@@ -20,6 +20,7 @@ from lingxi.errors import (
     ConfigError,
     ContextLengthError,
     EndpointError,
+    GuardrailError,
     LingxiError,
     ModelCrashed,
     ModelNotFound,
@@ -44,15 +45,16 @@ _TYPES = {
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
         message = redact(message)  # no credential from a base URL or DSN ever reaches a client
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.headers = headers or {}
+        self.extra = extra or {}  # more fields of the error object (e.g. "guard": why a message was blocked)
 
     def body(self) -> dict[str, Any]:
         kind = _TYPES.get(self.status, "server_error" if self.status >= 500 else "invalid_request_error")
-        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code, **self.extra}}
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
@@ -72,6 +74,10 @@ def from_exception(exc: BaseException) -> ApiError:
             return ApiError(503, text, code="model_crashed", headers={"Retry-After": "1"})
         if isinstance(exc, ConfigError):
             return ApiError(400, text, code="invalid_value")
+        if isinstance(exc, GuardrailError):  # the guard refused the request: the client's to change, not a 500
+            detail = exc.detail() if hasattr(exc, "detail") else {}
+            return ApiError(400, text, param="messages", code=getattr(exc, "code", "content_filter"),
+                            extra={"guard": detail})
         if isinstance(exc, AuthError | EndpointError):
             return ApiError(502, text, code="upstream_error")
         return ApiError(500, text, code=type(exc).__name__)

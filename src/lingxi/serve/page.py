@@ -3,7 +3,6 @@ feedback route it posts thumbs up/down to."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lingxi.guard.hooks import scrub_feedback
 from lingxi.serve.errors import ApiError, validation_error
 from lingxi.serve.state import Caller, read_json
 
@@ -46,10 +46,10 @@ async def feedback(request: Request, who: Caller = Depends(_caller)) -> dict[str
         raise validation_error(exc.errors()) from exc
     if fb.rating == 0:
         raise ApiError(400, "rating must be 1 (thumbs up) or -1 (thumbs down).", param="rating", code="invalid_value")
+    messages, answer, comment = scrub_feedback(fb.messages, fb.answer, fb.comment, srv.settings)  # PII per the policy
     cur = srv.execute(
         "INSERT INTO feedback (ts, model, messages, answer, rating, comment, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (time.time(), fb.model, json.dumps(fb.messages, ensure_ascii=False), fb.answer, fb.rating, fb.comment,
-         who.key.id if who.key else None))
+        (time.time(), fb.model, messages, answer, fb.rating, comment, who.key.id if who.key else None))
     return {"id": cur.lastrowid, "saved": True}
 
 

@@ -102,7 +102,7 @@ class Server:
     def calling(self, route: str, caller: Caller) -> contextlib.AbstractContextManager[Any]:
         """Model calls made inside the block are traced as this request's (route, key) and counted in /metrics."""
         return calling(source="server", route=route, key_id=caller.key.id if caller.key else None,
-                       observe=self.observe)
+                       observe=self.observe, guard=self.settings.guard.for_key(caller.key.name if caller.key else None))
 
     def observe(self, trace: Trace, label: str | None = None) -> None:
         """Count a finished model call in /metrics (labelled from a bounded set: see ModelPool.label)."""
