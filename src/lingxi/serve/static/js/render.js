@@ -68,6 +68,7 @@ export function markdown(text, {cited = false} = {}) {
   const fragment = DOMPurify.sanitize(html, {RETURN_DOM_FRAGMENT: true, SANITIZE_NAMED_PROPS: true,
     FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "iframe", "object", "embed"]});
   for (const pre of fragment.querySelectorAll("pre")) decorateCode(pre);
+  for (const img of fragment.querySelectorAll("img:not([src])")) img.replaceWith(img.alt || "");  // its src was unsafe
   for (const table of fragment.querySelectorAll("table")) {
     const wrap = document.createElement("div");
     wrap.className = "table-wrap";
