@@ -53,8 +53,8 @@ async def passage(name: str, chunk_id: str, request: Request, quote: str = "",
     base = await asyncio.to_thread(request.app.state.kbs.get, name, f"kb:{name}")
     chunk = await asyncio.to_thread(_find_chunk, base, chunk_id, quote[:2000])
     if chunk is None:
-        raise ApiError(404, f"The passage {chunk_id} is no longer in the knowledge base '{name}' (its file was "
-                       "changed or removed since the answer); ask again for a fresh citation.",
+        raise ApiError(404, f"The knowledge base '{name}' holds no passage {chunk_id} with that quote (its file "
+                       "may have changed since the answer); ask again for a fresh citation.",
                        param="chunk_id", code="passage_not_found")
     return {"kb": name, "chunk_id": chunk.id, "source": chunk.source, "page": chunk.page,
             "headings": list(chunk.headings), "text": chunk.text, "start": chunk.start, "end": chunk.end,

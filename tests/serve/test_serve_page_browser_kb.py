@@ -1,0 +1,95 @@
+"""Citations on the chat page in headless Chromium: a `kb:` answer's [n] marks are footnotes
+that open the quoted passage with its file and page (a real knowledge base holding a real
+PDF, keyword search, a scripted writer), the file opens at that page, and a hostile
+document's text is shown as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lingxi.models.scripted import ScriptedChat
+from test_serve_page_kit import ask, browser, page_server, shot, shots_dir, watched  # noqa: F401
+
+ANSWER = "lingxi serve starts an OpenAI-compatible server on port 8700 [1]."
+EVIL_ANSWER = "The evil passage mentions port 9999 [1]."
+EVIL_DOC = ("# Evil\n\nThe evil passage mentions port 9999 <img src=x onerror=\"window.pwned=1\"> "
+            "and [x](javascript:window.pwned=2) <script>window.pwned=3</script>.\n")
+
+
+def make_pdf(path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for text in ["Chapter one explains how to install lingxi with pip and a virtual environment.",
+                 "The command lingxi serve starts an OpenAI-compatible server on port 8700."]:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=12)
+        pdf.multi_cell(0, 10, text=text)
+    pdf.output(str(path))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from lingxi.config import load_settings
+    from lingxi.knowledge import KnowledgeBase
+
+    home = tmp_path_factory.mktemp("page-kb")
+    docs = home / "docs"
+    docs.mkdir()
+    make_pdf(docs / "guide.pdf")
+    (docs / "evil.md").write_text(EVIL_DOC, encoding="utf-8")
+    kb = KnowledgeBase.create("manual", settings=load_settings(home=str(home)))
+    kb.ingest(docs, embed="later")  # keyword search is enough here
+    models = {"writer": ScriptedChat(default=ANSWER, name="writer"), "evil": ScriptedChat(default=EVIL_ANSWER, name="evil")}
+    with page_server(home, models, {"default_model": "writer"}, no_auth=True) as srv:
+        yield srv
+
+
+def test_footnotes_open_the_passage_with_its_file_and_page(browser, server, shot):
+    with watched(browser, server.url) as w:
+        page = w.open()
+        assert page.eval_on_selector_all("#kb option", "os => os.map(o => o.value)") == ["", "manual"]
+        page.select_option("#kb", "manual")
+        answer = ask(page, "Which port does lingxi serve use?")
+        content = answer.locator(".content")
+        assert content.inner_text().startswith("lingxi serve starts an OpenAI-compatible server on port 8700")
+        assert "[1]:" not in content.inner_text()  # the markdown footnote lines became the list below
+        assert content.locator("a.cite-ref[data-n='1']").count() == 1
+        source = answer.locator(".sources .source")
+        assert source.count() == 1 and "guide.pdf" in source.inner_text()
+        content.locator("a.cite-ref").click()
+        panel = page.locator("#passage")
+        panel.locator(".passage-text mark").wait_for()
+        assert panel.locator(".passage-title").inner_text() == "[1] guide.pdf"
+        assert panel.locator(".passage-page").inner_text() == "page 2"
+        assert panel.locator(".passage-file").inner_text().endswith("docs/guide.pdf")
+        assert "port 8700" in panel.locator(".passage-text mark").inner_text()
+        shot(page, "11-citation-passage")
+        with page.expect_popup() as popup:
+            panel.locator(".open-file").click()
+        url = popup.value.url
+        assert url.startswith("blob:" + server.url) and url.endswith("#page=2")  # the PDF, at its page
+        popup.value.close()
+        page.keyboard.press("Escape")
+        assert not panel.is_visible()
+        source.click()  # the list under the answer opens it too
+        panel.locator(".passage-text mark").wait_for()
+
+
+def test_a_hostile_document_is_shown_as_text(browser, server, shot):
+    with watched(browser, server.url) as w:
+        page = w.open()
+        page.select_option("#kb", "manual")
+        page.select_option("#model", "evil")
+        answer = ask(page, "What does the evil passage mention?")
+        answer.locator("a.cite-ref").click()
+        text = page.locator("#passage .passage-text")
+        text.locator("mark").wait_for()
+        assert '<img src=x onerror="window.pwned=1">' in text.inner_text()
+        assert page.locator("#passage img, #passage script, #passage a[href^='javascript']").count() == 0
+        assert answer.locator(".sources img, .sources script").count() == 0
+        assert page.evaluate("window.pwned") is None
+        shot(page, "12-hostile-document-as-text")
