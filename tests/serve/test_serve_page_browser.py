@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from lingxi.errors import ModelError
 from lingxi.models.scripted import ScriptedChat
 from test_serve_page_kit import SlowWords, ask, browser, page_server, shot, shots_dir, watched  # noqa: F401
 
@@ -38,11 +39,24 @@ EVIL = """Look: <img src=x onerror="window.pwned='img'"> <script>window.pwned='s
 LONG = " ".join(f"word{i}" for i in range(60))
 
 
+class Flaky(ScriptedChat):
+    """Fails its first call (as a model that ran out of memory would), then answers."""
+
+    failed = False
+
+    def stream(self, messages: Any, params: Any = None, tools: Any = None) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise ModelError("The model stopped: out of memory.", "free some memory and retry")
+        return super().stream(messages, params, tools)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     home = tmp_path_factory.mktemp("page-chat")
     models = {"alpha": ScriptedChat(default="A.", name="alpha"), "md": ScriptedChat(default=MD, name="md"),
-              "evil": ScriptedChat(default=EVIL, name="evil"), "slow": SlowWords(delay=0.08)}
+              "evil": ScriptedChat(default=EVIL, name="evil"), "slow": SlowWords(delay=0.08),
+              "flaky": Flaky(default="Back on my feet.", name="flaky")}
     with page_server(home, models, {"default_model": "md"}, no_auth=True) as srv:
         srv.home, srv.models = home, models
         yield srv
@@ -169,3 +183,21 @@ def test_favicon_is_served(browser, server):
         icon = page.evaluate("document.querySelector('link[rel=icon]').href")
         svg = page.request.get(icon)
         assert svg.status == 200 and svg.headers["content-type"] == "image/svg+xml" and b"<svg" in svg.body()
+
+
+def test_an_error_is_shown_and_retry_answers(browser, server, shot):
+    with watched(browser, server.url) as w:
+        page = w.open()
+        page.select_option("#model", "flaky")
+        page.fill("#q", "are you there?")
+        page.press("#q", "Enter")
+        failed = page.locator(".msg.assistant .note.error-text")
+        failed.wait_for()
+        assert "out of memory" in failed.inner_text()
+        shot(page, "07-error-with-retry")
+        page.click(".msg.assistant .retry")
+        page.wait_for_selector(".msg.assistant .content:has-text('Back on my feet.')")
+        assert page.locator(".msg.assistant").count() == 1 and page.locator(".msg.user").count() == 1
+    saved = db_rows(server.home, "SELECT role, content FROM session_messages WHERE session_id = "
+                    "(SELECT max(session_id) FROM session_messages)")
+    assert saved == [("user", "are you there?"), ("assistant", "Back on my feet.")]  # the failure was not saved

@@ -67,7 +67,7 @@ def test_footnotes_open_the_passage_with_its_file_and_page(browser, server, shot
         assert panel.locator(".passage-page").inner_text() == "page 2"
         assert panel.locator(".passage-file").inner_text().endswith("docs/guide.pdf")
         assert "port 8700" in panel.locator(".passage-text mark").inner_text()
-        shot(page, "11-citation-passage")
+        shot(page, "12-citation-passage")
         with page.expect_popup() as popup:
             panel.locator(".open-file").click()
         url = popup.value.url
@@ -92,4 +92,19 @@ def test_a_hostile_document_is_shown_as_text(browser, server, shot):
         assert page.locator("#passage img, #passage script, #passage a[href^='javascript']").count() == 0
         assert answer.locator(".sources img, .sources script").count() == 0
         assert page.evaluate("window.pwned") is None
-        shot(page, "12-hostile-document-as-text")
+        shot(page, "13-hostile-document-as-text")
+
+
+def test_on_a_phone_the_passage_is_a_sheet_over_the_chat(browser, server, shot):
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2}
+    with watched(browser, server.url, **phone) as w:
+        page = w.open()
+        page.select_option("#kb", "manual")
+        page.fill("#q", "Which port does lingxi serve use?")
+        page.tap("#send")
+        page.locator(".msg.assistant .cite-ref").wait_for(timeout=30_000)
+        page.tap(".msg.assistant .cite-ref")
+        page.locator("#passage .passage-text mark").wait_for()
+        box = page.locator("#passage").bounding_box()
+        assert box["width"] == 390 and abs(box["y"] + box["height"] - 844) < 2  # along the bottom edge
+        shot(page, "14-phone-citation")

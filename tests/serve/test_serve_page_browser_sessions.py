@@ -35,7 +35,7 @@ def test_the_api_key_is_asked_for_once_and_kept(browser, server, shot):
         w.page.goto(server.url + "/")
         dialog = w.page.locator("#key-dialog")
         dialog.wait_for(state="visible")
-        shot(w.page, "07-api-key-asked")
+        shot(w.page, "08-api-key-asked")
         w.page.fill("#key-input", "lx-wrong")
         w.page.click("#key-dialog button[value=saved]")
         w.page.wait_for_selector("#key-error:not([hidden])")  # asked again, saying why
@@ -72,7 +72,7 @@ def test_conversations_are_saved_listed_and_reopened(browser, server, shot):
         page.wait_for_function("() => document.querySelectorAll('.conv').length === 2")
         assert page.locator(".conv .conv-open").all_inner_texts()[:2] == ["Second question about pears",
                                                                          "First question about apples"]
-        shot(page, "08-conversation-list")
+        shot(page, "09-conversation-list")
         page.click(".conv-open:text('First question about apples')")
         page.wait_for_function("() => document.querySelector('.msg.user .bubble')?.textContent.startsWith('First')")
         assert page.locator(".msg.assistant .content").all_inner_texts() == ["Noted."]
@@ -95,7 +95,7 @@ def test_rename_and_delete(browser, server, shot):
         row.locator(".conv-rename").click()
         box = page.locator(".conv-input")
         box.fill("My renamed chat 改名")
-        shot(page, "09-rename")
+        shot(page, "10-rename")
         box.press("Enter")
         page.wait_for_selector(".conv-open:text('My renamed chat 改名')")
         assert "My renamed chat 改名" in titles(server)
@@ -108,7 +108,7 @@ def test_rename_and_delete(browser, server, shot):
         renamed.locator(".conv-delete").click()
         page.wait_for_selector("#confirm-dialog[open]")
         assert "My renamed chat 改名" in page.inner_text("#confirm-dialog .confirm-body")
-        shot(page, "10-delete-confirm")
+        shot(page, "11-delete-confirm")
         page.click("#confirm-dialog button[value=delete]")
         page.wait_for_function("() => ![...document.querySelectorAll('.conv-open')].some(a => a.textContent.includes('改名'))")
         assert len(titles(server)) == before - 1 and "My renamed chat 改名" not in titles(server)

@@ -31,7 +31,7 @@ def test_light_dark_follows_the_system_and_the_toggle_is_kept(browser, server, s
         assert page.evaluate(BG) == "rgb(33, 33, 33)"
         ask(page, "markdown in the dark")
         assert page.evaluate("document.getElementById('hl-dark').disabled") is False
-        shot(page, "13-dark")
+        shot(page, "15-dark")
         page.click("#theme")
         assert page.evaluate("document.documentElement.dataset.theme") == "light"
         assert page.evaluate(BG) == "rgb(255, 255, 255)"
@@ -50,7 +50,7 @@ def test_chinese_and_english(browser, server, shot):
         answer = ask(page, "你好")
         assert answer.locator(".copy-code span").inner_text() == "复制代码"
         assert answer.locator(".rate[data-rating='1']").get_attribute("aria-label") == "回答很好"
-        shot(page, "14-chinese")
+        shot(page, "16-chinese")
         page.click("#lang")
         assert page.inner_text("#new-chat").startswith("New chat") and page.evaluate("document.documentElement.lang") == "en"
         assert answer.locator(".rate[data-rating='1']").get_attribute("aria-label") == "Good answer"
@@ -76,7 +76,7 @@ def test_keyboard_shortcuts(browser, server, shot):
         page.keyboard.press("Control+/")
         page.wait_for_selector("#shortcuts-dialog[open]")
         assert "New chat" in page.inner_text("#shortcut-list")
-        shot(page, "15-shortcuts")
+        shot(page, "17-shortcuts")
         page.keyboard.press("Escape")
         page.keyboard.press("Control+k")
         assert page.evaluate("document.activeElement.id") == "search"
@@ -102,7 +102,7 @@ def test_settings_dialog_sends_temperature_and_max_tokens(browser, server, shot)
         page.click("#open-settings")
         page.fill("#settings-temperature", "0.2")
         page.fill("#settings-max-tokens", "3")
-        shot(page, "16-settings")
+        shot(page, "18-settings")
         page.click("#settings-dialog button[value=save]")
         answer = ask(page, "cut me short")
         assert answer.locator(".content").inner_text() == "Sure:"  # three tokens: 'Sure', ':', and a newline
@@ -113,14 +113,19 @@ def test_phone_width(browser, server, shot):
     with watched(browser, server.url, **phone) as w:
         page = w.open()
         assert page.evaluate("document.getElementById('sidebar').getBoundingClientRect().right") <= 0  # tucked away
-        ask(page, "a phone question with a long code line")
+        page.fill("#q", "a phone question")
+        page.press("#q", "Enter")  # a phone keyboard's Enter is a new line; the button sends
+        assert page.input_value("#q") == "a phone question\n" and page.locator(".msg").count() == 0
+        page.tap("#send")
+        page.locator(".msg.assistant .actions:not([hidden]) .rate").first.wait_for()
+        assert page.inner_text(".msg.user .bubble") == "a phone question"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing spills sideways
         box = page.locator("#composer").bounding_box()
         assert box["y"] + box["height"] <= 844 and box["width"] <= 390
-        shot(page, "17-phone-chat")
+        shot(page, "19-phone-chat")
         page.click("#toggle-side")
         page.wait_for_function("() => document.getElementById('sidebar').getBoundingClientRect().left >= 0")
         assert page.locator(".conv").count() >= 1 and page.is_visible(".conv .conv-delete")  # touch: always shown
-        shot(page, "18-phone-conversations")
+        shot(page, "20-phone-conversations")
         page.click("#scrim", position={"x": 370, "y": 400})
         page.wait_for_function("() => document.getElementById('sidebar').getBoundingClientRect().right <= 0")

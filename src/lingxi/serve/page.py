@@ -28,7 +28,7 @@ router = APIRouter()
 router.include_router(static.router)
 # scripts only from this server (no inline script at all), styles from it plus the inline
 # style attributes KaTeX writes; no plugins, frames, or foreign forms
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 

@@ -10,6 +10,7 @@ import * as sidebar from "./sidebar.js";
 
 const $ = (id) => document.getElementById(id);
 const mobile = () => matchMedia("(max-width: 760px)").matches;
+const touch = () => matchMedia("(hover: none) and (pointer: coarse)").matches;
 
 // -- pickers -----------------------------------------------------------------------------------------------
 function option(value, text) {
@@ -132,8 +133,8 @@ function grow() {
 }
 
 function submit() {
-  const text = $("q").value;
-  if (!text.trim() || chat.state.running) return;
+  const text = $("q").value.trim();
+  if (!text || chat.state.running) return;
   $("q").value = "";
   grow();
   chat.send(text);
@@ -143,8 +144,9 @@ function composer() {
   $("composer").addEventListener("submit", (ev) => { ev.preventDefault(); submit(); });
   $("q").addEventListener("input", grow);
   $("q").addEventListener("keydown", (ev) => {
-    // Enter sends; Shift+Enter is a new line; Enter while an input method composes (pinyin) is not a send
-    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+    // Enter sends; Shift+Enter is a new line; Enter while an input method composes (pinyin) is not a send;
+    // on a touch screen Enter is a new line and the send button sends, as a phone keyboard expects
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229 && !touch()) {
       ev.preventDefault();
       submit();
     }
