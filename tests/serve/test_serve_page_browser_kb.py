@@ -43,6 +43,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (docs / "evil.md").write_text(EVIL_DOC, encoding="utf-8")
     kb = KnowledgeBase.create("manual", settings=load_settings(home=str(home)))
     kb.ingest(docs, embed="later")  # keyword search is enough here
+    from lingxi.rag import ask as rag_ask
+
+    with pytest.MonkeyPatch.context() as mp:  # a session from the CLI, in this home: `lingxi ask --session from-cli`
+        mp.setenv("LINGXI_HOME", str(home))
+        rag_ask("Which port does lingxi serve use?", kb=kb, model=ScriptedChat(default=ANSWER, name="writer"),
+                session="from-cli")
     models = {"writer": ScriptedChat(default=ANSWER, name="writer"), "evil": ScriptedChat(default=EVIL_ANSWER, name="evil")}
     with page_server(home, models, {"default_model": "writer"}, no_auth=True) as srv:
         yield srv
@@ -52,6 +58,7 @@ def test_footnotes_open_the_passage_with_its_file_and_page(browser, server, shot
     with watched(browser, server.url) as w:
         page = w.open()
         assert page.eval_on_selector_all("#kb option", "os => os.map(o => o.value)") == ["", "manual"]
+        assert page.is_visible("#kb") and page.input_value("#kb") == ""  # shown, and off until picked
         page.select_option("#kb", "manual")
         answer = ask(page, "Which port does lingxi serve use?")
         content = answer.locator(".content")
@@ -108,3 +115,14 @@ def test_on_a_phone_the_passage_is_a_sheet_over_the_chat(browser, server, shot):
         box = page.locator("#passage").bounding_box()
         assert box["width"] == 390 and abs(box["y"] + box["height"] - 844) < 2  # along the bottom edge
         shot(page, "14-phone-citation")
+
+
+def test_a_cli_session_opens_with_its_citations(browser, server):
+    with watched(browser, server.url) as w:
+        page = w.open()
+        page.click(".conv-open:text-is('from-cli')")
+        answer = page.locator(".msg.assistant")
+        answer.locator(".sources .source").wait_for()
+        assert page.input_value("#kb") == "manual"  # the session's knowledge base is picked again
+        answer.locator("a.cite-ref").click()
+        page.locator("#passage .passage-page:text('page 2')").wait_for()

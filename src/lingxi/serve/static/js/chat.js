@@ -129,7 +129,10 @@ function show(msg, streaming = false) {
 /** Replace what is on screen with `session` (a card with messages) or, for null, an empty new chat. */
 export function load(session) {
   state.session = session ? {...session, messages: undefined} : null;
-  state.messages = session ? session.messages.map((m) => ({...m, meta: m.meta || {}})) : [];
+  // a CLI session's answers carry no "kb" of their own: they were asked of the session's knowledge base
+  const kbOf = (m) => (m.role === "assistant" && !("kb" in (m.meta || {})) && session.kb ? {kb: session.kb} : {});
+  state.messages = session ? session.messages.map((m) => ({...m, meta: {...m.meta, ...kbOf(m)}})) : [];
+  document.title = session ? `${session.title} · 灵犀 lingxi` : "灵犀 lingxi";
   $("messages").replaceChildren();
   for (const m of state.messages) show(m);
   $("empty").hidden = state.messages.length > 0;
@@ -155,7 +158,10 @@ async function save(session, messages) {
   const saved = await json(`/api/sessions/${session.id}/messages`, {method: "POST", body: {
     messages: messages.map((m) => ({role: m.role, content: m.content, meta: m.meta}))}});
   saved.ids.forEach((id, i) => { messages[i].id = id; });
-  if (state.session?.id === session.id) state.session = saved.session;
+  if (state.session?.id === session.id) {
+    state.session = saved.session;
+    document.title = `${saved.session.title} · 灵犀 lingxi`;
+  }
   onChange();
 }
 

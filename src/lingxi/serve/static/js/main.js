@@ -34,6 +34,7 @@ async function loadPickers() {
   $("model").replaceChildren(...chatModels.map((id) => option(id, id)));
   $("kb").replaceChildren(option("", t("noKb")), ...kbs.map((id) => option(id.slice(3), id.slice(3))));
   $("kb").options[0].dataset.i18n = "noKb";
+  $("kb").closest(".picker").hidden = !kbs.length; // no knowledge base on this server: no picker
   chat.state.defaults = {model: defaults.model, kb: defaults.kb || ""};
   resetPickers();
 }
@@ -284,4 +285,7 @@ settings();
 shortcutList();
 apply();
 paintTheme();
-start().then(() => document.body.classList.add("ready"));
+start().then(() => {
+  document.body.classList.add("ready");
+  if (!touch()) $("q").focus(); // on a phone the keyboard would cover the page
+});
