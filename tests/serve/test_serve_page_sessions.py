@@ -106,3 +106,18 @@ def test_without_keys_the_cli_sessions_are_listed(start_server, tmp_path: Any):
     renamed = httpx.patch(f"{server.url}/api/sessions/{sid}", json={"title": "Renamed in the page"}).json()
     assert renamed["name"] == "from-the-cli"  # the CLI still opens it by its name
     assert Session.open("from-the-cli", conn=connect(path=tmp_path / "lingxi.db")).id == sid
+
+
+def test_a_conversation_can_start_with_its_first_message(live, api_key):
+    h = auth(api_key)
+    made = httpx.post(live.url + "/api/sessions", json={"model": "fake", "messages": [
+        {"role": "user", "content": "Plan a trip to Hangzhou 杭州 in spring, with tea fields"}]}, headers=h).json()
+    assert len(made["ids"]) == 1 and made["messages"] == 1
+    assert made["title"] == "Plan a trip to Hangzhou 杭州 in spring, with tea fields"  # named at once
+    before = len(httpx.get(live.url + "/api/sessions", headers=h).json()["data"])
+    bad = httpx.post(live.url + "/api/sessions", json={"messages": [{"role": "tool", "content": "x"}]}, headers=h)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "messages.0.role"
+    assert len(httpx.get(live.url + "/api/sessions", headers=h).json()["data"]) == before  # nothing half-made
+    long = httpx.post(live.url + "/api/sessions", json={"messages": [{"role": "user", "content": "长" * 100}]},
+                      headers=h).json()
+    assert long["title"] == "长" * 59 + "…"

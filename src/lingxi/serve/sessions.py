@@ -2,7 +2,7 @@
 `session_messages` tables (the same ones `lingxi ask --session` and `lingxi chat` use).
 
     GET    /api/sessions                 the caller's conversations, most recent first
-    POST   /api/sessions                 {"title"?, "model"?, "kb"?} -> a new one
+    POST   /api/sessions                 {"title"?, "model"?, "kb"?, "messages"?} -> a new one
     GET    /api/sessions/{id}            one conversation with its messages
     PATCH  /api/sessions/{id}            {"title"?, "model"?, "kb"?}: rename, or remember the pickers
     DELETE /api/sessions/{id}            delete it and its messages
@@ -76,6 +76,10 @@ class NewMessages(BaseModel):
     messages: list[NewMessage] = Field(min_length=1, max_length=50)
 
 
+class NewSession(SessionEdit):
+    messages: list[NewMessage] = Field(default_factory=list, max_length=50)  # its first messages, if any
+
+
 async def _body(request: Request, kind: type[BaseModel]) -> Any:
     try:
         return kind.model_validate(await read_json(request, request.app.state.lingxi.serve.max_body_bytes))
@@ -132,19 +136,28 @@ async def list_sessions(request: Request, who: Caller = Depends(_caller)) -> dic
 
 @router.post("/api/sessions")
 async def create_session(request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
-    edit: SessionEdit = await _body(request, SessionEdit)
+    new: NewSession = await _body(request, NewSession)
 
     def fn(conn: sqlite3.Connection) -> dict[str, Any]:
         now = time.time()
         for _ in range(5):
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 cur = conn.execute("INSERT INTO sessions (name, title, kb, model, memory, key_id, created_at, "
                                    "updated_at) VALUES (?, ?, ?, ?, 'buffer-window', ?, ?, ?)",
-                                   (f"web-{secrets.token_hex(4)}", edit.title, edit.kb, edit.model, _owner(who),
+                                   (f"web-{secrets.token_hex(4)}", new.title, new.kb, new.model, _owner(who),
                                     now, now))
-                return _card(_find(conn, int(cur.lastrowid or 0), _owner(who)))
             except sqlite3.IntegrityError:  # the random name was taken: draw another
+                conn.execute("ROLLBACK")
                 continue
+            sid = int(cur.lastrowid or 0)
+            try:
+                ids = _append(conn, sid, new.title, new.messages)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return {**_card(_find(conn, sid, _owner(who))), "ids": ids}
         raise ApiError(500, "Could not find a free name for a new conversation; try again.", code="session_name")
 
     return await _run(request, fn)
@@ -204,16 +217,7 @@ async def add_messages(sid: int, request: Request, who: Caller = Depends(_caller
     def fn(conn: sqlite3.Connection) -> dict[str, Any]:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            card = _find(conn, sid, _owner(who))
-            now, ids = time.time(), []
-            for m in new.messages:
-                cur = conn.execute("INSERT INTO session_messages (session_id, ts, role, content, meta) "
-                                   "VALUES (?, ?, ?, ?, ?)", (sid, now, m.role, m.content,
-                                                              json.dumps(m.meta, ensure_ascii=False)))
-                ids.append(cur.lastrowid)
-            first = next((m.content for m in new.messages if m.role == "user" and m.content.strip()), None)
-            title = card["title"] or (title_from(first) if first else None)
-            conn.execute("UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, now, sid))
+            ids = _append(conn, sid, _find(conn, sid, _owner(who))["title"], new.messages)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -221,6 +225,20 @@ async def add_messages(sid: int, request: Request, who: Caller = Depends(_caller
         return {"ids": ids, "session": _card(_find(conn, sid, _owner(who)))}
 
     return await _run(request, fn)
+
+
+def _append(conn: sqlite3.Connection, sid: int, title: str | None, messages: list[NewMessage]) -> list[int]:
+    """Add `messages` to conversation `sid` (inside the caller's transaction); the first user
+    message names a conversation that has no title yet."""
+    now, ids = time.time(), []
+    for m in messages:
+        cur = conn.execute("INSERT INTO session_messages (session_id, ts, role, content, meta) VALUES (?, ?, ?, ?, ?)",
+                           (sid, now, m.role, m.content, json.dumps(m.meta, ensure_ascii=False)))
+        ids.append(int(cur.lastrowid or 0))
+    first = next((m.content for m in messages if m.role == "user" and m.content.strip()), None)
+    conn.execute("UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?",
+                 (title or (title_from(first) if first else None), now, sid))
+    return ids
 
 
 def rate_message(conn: sqlite3.Connection, message_id: int, owner: int | None, rating: int) -> bool:

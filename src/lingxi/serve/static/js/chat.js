@@ -76,8 +76,8 @@ function paintSources(list, cites) {
 
 function paintActions(bar, msg) {
   bar.replaceChildren();
-  bar.append(iconButton("copy", "copy-msg", "copy"));
-  for (const [name, rating, label] of [["thumbs-up", 1, "good"], ["thumbs-down", -1, "bad"]]) {
+  if (msg.content) bar.append(iconButton("copy", "copy-msg", "copy"));
+  for (const [name, rating, label] of msg.content ? [["thumbs-up", 1, "good"], ["thumbs-down", -1, "bad"]] : []) {
     const b = iconButton(name, "rate", label);
     b.dataset.rating = rating;
     b.setAttribute("aria-pressed", String(msg.meta.rating === rating));
@@ -145,13 +145,21 @@ function payload(messages) {
     .map((m) => ({role: m.role, content: m.content}));
 }
 
-async function ensureSession(model, kb) {
-  if (!state.session) {
-    state.session = await json("/api/sessions", {method: "POST", body: {model, kb: kb || null}});
-    history.replaceState(null, "", `#/c/${state.session.id}`);
-    onChange();
+/** Save the user's message: in the open conversation, or in a new one it starts (and names). */
+async function saveQuestion(user, model, kb) {
+  if (state.session) {
+    const session = state.session;
+    await save(session, [user]);
+    return session;
   }
-  return state.session;
+  const made = await json("/api/sessions", {method: "POST", body: {model, kb: kb || null,
+    messages: [{role: "user", content: user.content, meta: user.meta}]}});
+  user.id = made.ids[0];
+  state.session = made;
+  document.title = `${made.title} · 灵犀 lingxi`;
+  history.replaceState(null, "", `#/c/${made.id}`);
+  onChange();
+  return made;
 }
 
 async function save(session, messages) {
@@ -183,7 +191,7 @@ export async function send(text) {
   state.messages.push(user);
   show(user);
   toBottom();
-  const saving = ensureSession(model, kb).then((s) => save(s, [user]).then(() => s));
+  const saving = saveQuestion(user, model, kb);
   saving.catch(() => {}); // reported once, by persist(), after the answer
   await generate(model, kb, saving);
 }
