@@ -31,7 +31,7 @@ from lingxi.agents import pal
 from lingxi.prompts import techniques
 from lingxi.agents.react import FINAL, NO_TOOL, _branch
 from lingxi.agents.sandbox import Sandbox, SandboxLimits
-from lingxi.models.resolve import Model
+from lingxi.models.funnel import Model
 from lingxi.types import Message, SamplingParams
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -85,7 +85,7 @@ def classification_report_for(clf, vecs, labels):
 
 
 def density(passages: int, steps: int, model_name: str) -> dict:
-    from lingxi.models.resolve import Model
+    from lingxi.models.funnel import Model
     from lingxi.prompts.longform import chain_of_density, entity_density
 
     data = json.loads((DATA / "cmrc2018" / "cmrc2018_trial.json").read_text(encoding="utf-8"))

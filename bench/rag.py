@@ -103,7 +103,7 @@ def run_part(kb, ins, outs, model, mode: str, minutes: float | None, options: Op
 
 def models_available(names: list[str]) -> dict:
     from lingxi.errors import ConfigError
-    from lingxi.models.resolve import Model
+    from lingxi.models.funnel import Model
 
     out = {}
     for name in names:

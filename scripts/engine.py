@@ -99,7 +99,7 @@ def build(version: str, label: str, flags: list[str], house: Path) -> Path:
         source = next((tmp / "src").iterdir())
         init = source / "llama_cpp" / "__init__.py"
         init.write_text(re.sub(r'__version__ = "[^"]+"', f'__version__ = "{full}"', init.read_text("utf-8")), "utf-8")
-        record = {"version": full, "cmake_args": flags, "baseline": engine.BASELINE.get(engine.arch(), "native"),
+        record = {"version": full, "cmake_args": flags, "baseline": "native" if "-DGGML_NATIVE=ON" in flags else engine.BASELINE.get(engine.arch(), "native"),
                   "arch": engine.arch(), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                   "built_by": "lingxi scripts/engine.py"}
         (source / "llama_cpp" / engine.BUILD_RECORD).write_text(json.dumps(record, indent=2), "utf-8")

@@ -15,7 +15,8 @@ from lingxi.errors import ConfigError, LingxiError, ModelError, PluginError
 from lingxi.models import packs
 from lingxi.models.base import as_params, cut_at_stop
 from lingxi.models.introspect import apply_temperature, next_token_distribution
-from lingxi.models.resolve import Model, parse
+from lingxi.models.funnel import Model
+from lingxi.models.resolve import parse
 from lingxi.models.scripted import ScriptedChat
 from lingxi.registry import Registry, default_registry
 from lingxi.types import SamplingParams

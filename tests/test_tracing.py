@@ -1,4 +1,4 @@
-"""Tracing of library and CLI calls: `Model()` wraps every model with `traced`, which
+"""Tracing of library and CLI calls: the model funnel wraps every model with `traced`, which
 passes the provider's results through untouched and queues one row per call."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from lingxi.config import ModelSpec, load_settings
 from lingxi.db import connect, db_path
 from lingxi.errors import ModelError
 from lingxi.models.base import ChatModel, TextModel, collect
-from lingxi.models.resolve import Model
+from lingxi.models.funnel import Model
 from lingxi.models.scripted import ScriptedChat
 from lingxi.types import SamplingParams
 
@@ -86,7 +86,7 @@ def test_errors_and_dropped_streams_are_traced(home):
 
 def test_trace_setting_turns_it_off(home):
     model = Model("scripted:hi", settings=load_settings(trace=False), cache=False)
-    assert isinstance(model, ScriptedChat)
+    assert isinstance(model.wrapped, ScriptedChat)  # still opened through the funnel (observers see it)
     model.chat("hi")
     assert not db_path(load_settings()).exists()
 

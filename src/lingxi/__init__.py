@@ -8,7 +8,7 @@ from typing import Any
 from lingxi.config import Settings, load_settings
 from lingxi.errors import LingxiError
 from lingxi.models.base import ChatModel, EmbeddingModel, MessagesLike
-from lingxi.models.resolve import Model
+from lingxi.models.funnel import Model, open_chat
 from lingxi.types import Completion, Delta, Message, SamplingParams
 
 __version__ = "0.1.0"
@@ -54,15 +54,12 @@ def chat(messages: MessagesLike, model: str | ChatModel | None = None, **samplin
     """One chat completion: ``lingxi.chat("你好", temperature=0, max_tokens=32).text``."""
     from lingxi.models.base import as_params
 
-    return _model(model).chat(messages, as_params(sampling))
+    return open_chat(model).chat(messages, as_params(sampling))
 
 
 def stream(messages: MessagesLike, model: str | ChatModel | None = None, **sampling: Any) -> Iterator[Delta]:
     """Stream a chat completion piece by piece."""
     from lingxi.models.base import as_params
 
-    return _model(model).stream(messages, as_params(sampling))
+    return open_chat(model).stream(messages, as_params(sampling))
 
-
-def _model(model: str | ChatModel | None) -> ChatModel:
-    return model if isinstance(model, ChatModel) else Model(model)

@@ -6,6 +6,8 @@ how to fix it; the CLI prints both as sentences (``--debug`` adds the traceback)
     LingxiError
     ├── ConfigError          bad settings, unknown alias, invalid sampling values
     ├── ModelError           a model could not be loaded or did not answer
+    │   ├── ContextLengthError  the messages do not fit the model's context window
+    │   ├── ModelCrashed     the model's worker process died while answering (restarted on the next call)
     │   ├── ModelNotFound    the weights file or remote model does not exist
     │   ├── EndpointError    a remote endpoint is unreachable or failed
     │   └── AuthError        a remote endpoint refused the API key
@@ -41,6 +43,14 @@ class ModelError(LingxiError):
 
 
 class ModelNotFound(ModelError):
+    pass
+
+
+class ContextLengthError(ModelError):
+    pass
+
+
+class ModelCrashed(ModelError):
     pass
 
 

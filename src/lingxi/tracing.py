@@ -2,16 +2,16 @@
 
 Every model call is recorded — model, provider, tokens, time to first token,
 latency, cost (from the alias's ``price_in``/``price_out`` per million tokens),
-compute seconds for local models, status and error:
-
-* the server records its own calls (with route, API key and queue time);
-* library and CLI calls are recorded by `traced`, which `lingxi.Model()` applies
-  to every model it builds (turn it off with ``trace = false`` in lingxi.toml or
-  ``LINGXI_TRACE=0``).
+compute seconds for local models, status and error — by `Traced`, the wrapper that
+the model funnel (`lingxi.models.funnel.open_chat`) puts around every provider. The
+server's calls are the same calls: it sets the request context (route, API key,
+queue seconds, its metrics as observer) with `lingxi.models.funnel.calling`, and the
+wrapper reads it when a call ends. ``trace = false`` in lingxi.toml (or
+``LINGXI_TRACE=0``) stops the rows; observers still see every call.
 
 `TraceWriter.record` only appends the row to a queue; one background thread per
 database writes rows in batches, so tracing costs a call microseconds, not a
-disk sync. `traced` never changes what a provider returns: deltas pass
+disk sync. `Traced` never changes what a provider returns: deltas pass
 through as they come, and errors are re-raised untouched.
 """
 
@@ -25,7 +25,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,16 +32,13 @@ from typing import Any
 from lingxi import db
 from lingxi.config import ModelSpec, Settings
 from lingxi.models.base import TextModel
+from lingxi.models.funnel import LOCAL_PROVIDERS, call_context, calling
+from lingxi.redact import redact
 from lingxi.types import Completion, Delta, Usage
 
 log = logging.getLogger("lingxi.tracing")
 _COLUMNS = ("ts", "source", "route", "model", "provider", "key_id", "stream", "prompt_tokens", "completion_tokens",
             "queue_s", "ttft_s", "latency_s", "compute_s", "cost", "status", "error")
-# providers that compute on this machine: their traces carry compute seconds
-LOCAL_PROVIDERS = frozenset({"llamacpp", "hf"})
-
-# who is calling: "library" unless the CLI (or a caller, with `source.set`) says otherwise
-source: ContextVar[str] = ContextVar("lingxi_trace_source", default="library")
 
 
 @dataclass
@@ -194,12 +190,22 @@ def _close_writers() -> None:
 
 
 def error_text(exc: BaseException) -> str:
-    """One line for the error column: a LingxiError's sentence, else the exception itself."""
+    """One line for the error column: a LingxiError's sentence, else the exception itself (credentials redacted)."""
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return str(text)[:500]
+    return redact(str(text))[:500]
 
 
-# -- library and CLI calls ---------------------------------------------------------
+def emit(trace: Trace, path: Path | None) -> None:
+    """Hand a finished call's trace to the context's observer (the server's metrics) and queue its row
+    (path None: tracing is off)."""
+    observe = call_context.get().observe
+    if observe is not None:
+        observe(trace)
+    if path is not None:
+        writer(path).record(trace)
+
+
+# -- every model call: the wrapper the model funnel applies ---------------------------
 class Traced:
     """A chat model whose calls are traced; everything else passes through to the model.
 
@@ -208,10 +214,10 @@ class Traced:
     (ok, error or cancelled: a stream closed before its end).
     """
 
-    def __init__(self, model: Any, path: Path, *, name: str | None = None, provider: str | None = None,
+    def __init__(self, model: Any, path: Path | None, *, name: str | None = None, provider: str | None = None,
                  price_in: float = 0.0, price_out: float = 0.0) -> None:
         self.wrapped = model
-        self._path = path
+        self._path = path  # None: trace off (observers are still told)
         self._alias = name
         self._provider = provider or getattr(model, "provider", None) or "custom"
         self._prices = (price_in, price_out)
@@ -237,9 +243,12 @@ class Traced:
         return self._call(self.wrapped.chat, messages, params, tools)
 
     def stream(self, messages: Any, params: Any = None, tools: list[dict] | None = None) -> Iterator[Delta]:
+        return self._stream_call(self.wrapped.stream, messages, params, tools)
+
+    def _stream_call(self, fn: Any, *args: Any) -> Iterator[Delta]:
         ts, started = time.time(), time.perf_counter()
         try:
-            deltas = self.wrapped.stream(messages, params, tools)
+            deltas = fn(*args)
         except BaseException as exc:
             self._record(ts, started, True, None, None, exc)
             raise
@@ -282,10 +291,13 @@ class Traced:
     def _record(self, ts: float, started: float, stream: bool, usage: Usage | None, ttft: float | None,
                 error: BaseException | None, *, cancelled: bool = False) -> None:
         try:
-            latency = time.perf_counter() - started
-            t = Trace(model=self._alias or self.wrapped.name, provider=self._provider, source=source.get(),
-                      stream=stream, ts=ts, ttft_s=ttft, latency_s=latency,
-                      compute_s=latency if self._provider in LOCAL_PROVIDERS else None)
+            ctx = call_context.get()
+            took = time.perf_counter() - started
+            waited = ctx.queue_s or 0.0  # what the caller waited includes its queue
+            t = Trace(model=redact(self._alias or self.wrapped.name), provider=self._provider, source=ctx.source,
+                      route=ctx.route, key_id=ctx.key_id, queue_s=ctx.queue_s, stream=stream, ts=ts,
+                      ttft_s=None if ttft is None else ttft + waited, latency_s=took + waited,
+                      compute_s=took if self._provider in LOCAL_PROVIDERS else None)
             if usage is not None:
                 t.prompt_tokens, t.completion_tokens = usage.prompt_tokens, usage.completion_tokens
             t.price(*self._prices)
@@ -295,7 +307,7 @@ class Traced:
                 t.error = None if interrupted else error_text(error)
             elif cancelled:
                 t.status = "cancelled"
-            writer(self._path).record(t)
+            emit(t, self._path)
         except Exception as exc:  # noqa: BLE001 - tracing must never break a model call
             log.warning("could not trace a call to %s: %s", self._alias, exc)
 
@@ -306,14 +318,16 @@ class TracedText(Traced):
     def complete(self, prompt: str, params: Any = None) -> Completion:
         return self._call(self.wrapped.complete, prompt, params)
 
+    def stream_complete(self, prompt: str, params: Any = None) -> Iterator[Delta]:
+        """Raw text streamed, where the provider can (AttributeError otherwise, like any missing method)."""
+        return self._stream_call(self.wrapped.stream_complete, prompt, params)
+
 
 def traced(model: Any, *, name: str | None = None, spec: ModelSpec | None = None,
            settings: Settings | None = None) -> Any:
-    """`model` with its calls traced to the home database of `settings`.
-
-    Builds nothing and opens nothing: the database is opened by the writer
-    thread when the first call ends.
-    """
+    """`model` with its calls traced to the home database of `settings` (rows only when the
+    setting ``trace`` is on). Builds nothing and opens nothing: the database is opened by the
+    writer thread when the first call ends. Use `lingxi.models.funnel.open_chat`, which applies it."""
     if isinstance(model, Traced):
         return model
     if settings is None:
@@ -321,18 +335,14 @@ def traced(model: Any, *, name: str | None = None, spec: ModelSpec | None = None
 
         settings = load_settings()
     cls = TracedText if isinstance(model, TextModel) else Traced
-    return cls(model, db.db_path(settings), name=name, provider=spec.provider if spec else None,
+    return cls(model, db.db_path(settings) if settings.trace else None, name=name,
+               provider=spec.provider if spec else None,
                price_in=spec.price_in if spec else 0.0, price_out=spec.price_out if spec else 0.0)
 
 
-@contextlib.contextmanager
-def trace_source(name: str) -> Iterator[None]:
+def trace_source(name: str) -> contextlib.AbstractContextManager[Any]:
     """Label the traces of calls made inside the block (e.g. "eval", "agent")."""
-    token = source.set(name)
-    try:
-        yield
-    finally:
-        source.reset(token)
+    return calling(source=name)
 
 
 # -- reading -----------------------------------------------------------------------

@@ -19,11 +19,21 @@ class _Data(BaseModel):
 
 
 class ToolCall(_Data):
-    """A function call requested by a model; `arguments` is the raw JSON text."""
+    """A function call requested by a model; `arguments` is the raw JSON text.
+
+    OpenAI's shape (``{"id", "type": "function", "function": {"name", "arguments"}}``) is accepted too."""
 
     id: str
     name: str
     arguments: str = "{}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _openai_shape(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("function"), dict):
+            fn = value["function"]
+            value = {"id": value.get("id") or "call_0", "name": fn.get("name"), "arguments": fn.get("arguments", "{}")}
+        return value
 
 
 class Message(_Data):
@@ -50,6 +60,7 @@ class SamplingParams(_Data):
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=20)
     response_format: dict[str, Any] | None = None
+    tool_choice: Literal["auto", "none", "required"] | None = None  # "required": the reply must call a tool
 
     @field_validator("stop", mode="before")
     @classmethod

@@ -40,7 +40,7 @@ def test_eval_judge_and_show_prompt(tmp_path, capsys, monkeypatch):
     rows = [{"question": "何时创办？", "answer": "1898年", "context": "北京大学创办于1898年。"}]
     (tmp_path / "j.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     fake = ScriptedChat([json.dumps({"score": 4, "reason": "ok"})] * 2, name="judge")
-    monkeypatch.setattr("lingxi.models.resolve.Model", lambda name=None, **kw: fake)
+    monkeypatch.setattr("lingxi.models.funnel.open_chat", lambda model=None, *a, **kw: fake)
     doc = run_json(capsys, "eval", "judge", str(tmp_path / "j.jsonl"), "--model", "judge",
                    "--out", str(tmp_path))
     assert doc["faithfulness_mean"] == 4 and doc["relevance"] == 0.75 and doc["judge"] == "judge"

@@ -82,7 +82,7 @@ def test_cluster_with_scripted_names(tmp_path, capsys, kw, monkeypatch):
     data = write_csv(tmp_path / "t.csv", texts, header=("title",))
     reply = json.dumps({"name": "组", "summary": "同一主题"}, ensure_ascii=False)
     fake = ScriptedChat([reply, reply])
-    monkeypatch.setattr("lingxi.models.resolve.Model", lambda name=None, **kw: fake)
+    monkeypatch.setattr("lingxi.models.funnel.open_chat", lambda model=None, *a, **kw: fake)
     doc = run_json(capsys, "cluster", str(data), "--k", "2", "--model", "fake", "--embedder", "kw",
                    "--out", str(tmp_path))
     assert sorted(c["size"] for c in doc["clusters"]) == [2, 2] and doc["clusters"][0]["name"] == "组"

@@ -17,7 +17,7 @@ def test_lingxi_serve_subprocess(tmp_path):
     port = free_port()
     env = {**os.environ, "LINGXI_HOME": str(tmp_path)}
     cmd = [sys.executable, "-c", "from lingxi.cli import main; raise SystemExit(main())",
-           "serve", "--no-auth", "--port", str(port), "--log-level", "warning"]
+           "serve", "--no-auth", "--allow-any-model", "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30

@@ -30,7 +30,8 @@ def kb_live(tmp_path: Path, start_server: Any) -> Any:
         (docs / name).write_text(text, encoding="utf-8")
     kb = KnowledgeBase.create("tiny", settings=load_settings(home=str(tmp_path)))
     kb.ingest(docs, embed="later")  # keyword search is enough for these questions
-    return start_server(models={"writer": ScriptedChat(default=ANSWER, name="writer")}, no_auth=True)
+    return start_server(models={"writer": ScriptedChat(default=ANSWER, name="writer")}, no_auth=True,
+                        allow_any_model=True)
 
 
 def client(server: Any) -> Any:

@@ -80,10 +80,10 @@ class Agent:
 
     @property
     def model(self) -> Any:
-        if self._model is None or isinstance(self._model, str):
-            from lingxi.models.resolve import Model
+        from lingxi.models.funnel import is_opened, open_chat
 
-            self._model = Model(self._model)
+        if self._model is None or not is_opened(self._model):
+            self._model = open_chat(self._model)
         return self._model
 
     def resolved_mode(self) -> str:

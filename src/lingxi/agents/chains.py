@@ -30,9 +30,9 @@ def prompt(model: Any, template: str, *, system: str | None = None, **sampling: 
     params = as_params({"temperature": 0.0, **sampling})
 
     def step(text: str) -> str:
-        from lingxi.models.resolve import Model
+        from lingxi.models.funnel import open_chat
 
-        chat = model if model is not None and not isinstance(model, str) else Model(model)
+        chat = open_chat(model)
         msgs = ([Message(role="system", content=system)] if system else []) + [
             Message(role="user", content=template.replace("{input}", text))]
         return chat.chat(msgs, params).text.strip()

@@ -53,9 +53,9 @@ def program_of(code: str) -> str:
 def pal(question: str, model: Any = None, *, sandbox: Sandbox | None = None, params: SamplingParams | dict | None = None,
         retries: int = 1) -> PalResult:
     """Answer `question` by running model-written code; one retry shows the model its error."""
-    from lingxi.models.resolve import Model
+    from lingxi.models.funnel import open_chat
 
-    chat = model if model is not None and not isinstance(model, str) else Model(model)
+    chat = open_chat(model)
     box = sandbox or Sandbox(SandboxLimits(timeout_s=5, memory_mb=512))
     p = as_params(params or {"temperature": 0.0, "max_tokens": 320})
     messages = [Message(role="system", content=PAL_SYSTEM), Message(role="user", content=PAL_EXAMPLE_Q),

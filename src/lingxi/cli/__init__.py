@@ -31,10 +31,12 @@ def root(ctx: typer.Context,
          debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False) -> None:
     if debug:
         os.environ["LINGXI_DEBUG"] = "1"
-    from lingxi.tracing import source
+    import dataclasses
 
-    token = source.set("cli")  # model calls made by this command are traced as the CLI's
-    ctx.call_on_close(lambda: source.reset(token))
+    from lingxi.models.funnel import call_context
+
+    token = call_context.set(dataclasses.replace(call_context.get(), source="cli"))  # traced as the CLI's calls
+    ctx.call_on_close(lambda: call_context.reset(token))
 
 
 app.command("chat")(chat_cmd.chat)

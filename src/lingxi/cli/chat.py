@@ -10,7 +10,7 @@ from lingxi.cli.common import MaxTokensOpt, ModelOpt, SeedOpt, StopOpt, Temperat
 from lingxi.config import load_settings
 from lingxi.errors import LingxiError
 from lingxi.models.base import ChatModel, collect
-from lingxi.models.resolve import Model
+from lingxi.models.funnel import open_chat
 from lingxi.types import Message, SamplingParams
 
 HELP = """commands:
@@ -39,7 +39,7 @@ def chat(
         _enable_history()
         return chat_with_kb(kb, model, session_name, memory, "auto")
     params = sampling(temperature, top_p, max_tokens, stop, seed)
-    chat_model = Model(model)
+    chat_model = open_chat(model)
     _enable_history()
     session = Session(chat_model, params, system)
     err.print(f"lingxi chat with {chat_model.name}; /help for commands, Ctrl-D to leave.")

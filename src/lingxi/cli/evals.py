@@ -64,10 +64,10 @@ def qa(
         preds = read_predictions(predictions)
         model_name = str(predictions)
     else:
-        from lingxi.models.resolve import Model
+        from lingxi.models.funnel import open_chat
         from lingxi.types import SamplingParams
 
-        chat = Model(model)
+        chat = open_chat(model)
         params = SamplingParams(temperature=0.0, max_tokens=64)
         preds = {q["id"]: _first_line(chat.chat(QA_PROMPT.format(**q), params).text) for q in questions}
         model_name = getattr(chat, "name", model)
@@ -146,9 +146,9 @@ def judge(
     if file is None or not file.is_file():
         raise ConfigError(f"The file {file} does not exist.", "pass JSON lines of {question, answer, context}")
     rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()][:limit]
-    from lingxi.models.resolve import Model
+    from lingxi.models.funnel import open_chat
 
-    chat = Model(model)
+    chat = open_chat(model)
     result = judge_rows(chat, rows, wanted)  # type: ignore[arg-type]
     _finish("judge", result, result["items"], as_json, out_dir, name=name, model=chat.name, dataset=str(file))
 

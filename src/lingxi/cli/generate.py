@@ -23,7 +23,7 @@ from lingxi.cli.common import (
 )
 from lingxi.models.base import as_messages, collect
 from lingxi.models.introspect import next_token_distribution
-from lingxi.models.resolve import Model
+from lingxi.models.funnel import open_chat
 from lingxi.types import Message
 
 
@@ -46,7 +46,7 @@ def complete(
     """
     params = sampling(temperature, top_p, max_tokens, stop, seed)
     messages = ([Message(role="system", content=system)] if system else []) + as_messages(read_text(prompt))
-    chat_model = Model(model)
+    chat_model = open_chat(model)
     started = time.perf_counter()
     if as_json or not stream:
         result = chat_model.chat(messages, params) if not stream else collect(chat_model.stream(messages, params), chat_model.name, started)
@@ -80,7 +80,7 @@ def tokens(
 
     --json prints {"model", "count", "tokens": [{"id", "text"}]}.
     """
-    chat_model = Model(model)
+    chat_model = open_chat(model)
     toks = chat_model.tokenize(read_text(text))
     if as_json:
         print_json({"model": chat_model.name, "count": len(toks), "tokens": [t.model_dump() for t in toks]})
@@ -102,7 +102,7 @@ def next_token(
 
     --json prints {"model", "text", "temperature", "exact", "tokens": [{"token", "id", "prob", "logprob"}]}.
     """
-    chat_model = Model(model)
+    chat_model = open_chat(model)
     dist, exact = next_token_distribution(chat_model, read_text(text), top=top, temperature=temperature)
     if as_json:
         print_json({"model": chat_model.name, "text": text, "temperature": temperature, "exact": exact,

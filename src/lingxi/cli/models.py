@@ -14,6 +14,7 @@ from lingxi.errors import LingxiError
 from lingxi.models import engine, packs
 from lingxi.models.files import resolve_path
 from lingxi.models.resolve import aliases, parse
+from lingxi.redact import redact
 from lingxi.registry import default_registry
 
 app = typer.Typer(help="List, inspect and pull models.", no_args_is_help=True)
@@ -21,7 +22,7 @@ app = typer.Typer(help="List, inspect and pull models.", no_args_is_help=True)
 
 def describe(alias: str, spec: ModelSpec, settings: Settings) -> dict[str, Any]:
     """The public view of an alias (never the key). status: ready | missing | remote | not pulled."""
-    target = spec.path or spec.base_url or spec.model or ""
+    target = redact(spec.path or spec.base_url or spec.model or "")
     info: dict[str, Any] = {"alias": alias, "provider": spec.provider, "target": target,
                             "default": alias == settings.default_model, "description": spec.description}
     if spec.provider in ("llamacpp", "hf") and spec.path:

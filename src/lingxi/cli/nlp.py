@@ -194,9 +194,9 @@ def cluster(
     data = read_texts(file, text_col, limit=limit)
     chat = None
     if names:
-        from lingxi.models.resolve import Model
+        from lingxi.models.funnel import open_chat
 
-        chat = Model(model)
+        chat = open_chat(model)
     result = cluster_texts(data.texts, k, embedder=embedder, model=chat)
     files = write_cluster_report(result, reports_dir(out_dir, "clusters"), name=f"clusters-{file.stem}")
     doc = {**result.to_dict(), "files": files}

@@ -225,10 +225,9 @@ class KnowledgeBase:
         (kind "summary"). See `lingxi.knowledge.summary`."""
         from lingxi.knowledge.summary import summarize
 
-        if model is None or isinstance(model, str):
-            from lingxi.models.resolve import Model
+        from lingxi.models.funnel import open_chat
 
-            model = Model(model)
+        model = open_chat(model)
         report = summarize(self, model, progress=progress, **options).as_dict()
         if embed == "wait":
             report["embedding"] = self.embed_pending(progress=progress)

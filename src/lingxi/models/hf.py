@@ -132,6 +132,9 @@ class HFChat:
 
     def stream(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Iterator[Delta]:
         msgs, p = as_messages(messages), as_params(params)
+        if tools and p.tool_choice == "required":
+            raise ConfigError(f"The hf provider cannot force '{self.name}' to call a tool (tool_choice 'required').",
+                              "use a llamacpp (GGUF) or openai model for forced tool calls, or tool_choice 'auto'")
         with self._lock:
             tok, _ = self._load()
             if not tok.chat_template:

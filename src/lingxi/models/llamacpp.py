@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from jinja2 import TemplateError
 
 from lingxi.config import ModelSpec, Settings
-from lingxi.errors import ModelError, missing_extra
+from lingxi.errors import ContextLengthError, ModelError, missing_extra
 from lingxi.models.base import (
     MessagesLike,
     ToolCallBuffer,
@@ -26,6 +27,7 @@ from lingxi.models.base import (
 )
 from lingxi.models.engine import default_threads, engine_info, load_verdict, reinstall_command
 from lingxi.models.files import resolve_path
+from lingxi.models.local_tools import CallFilter, prepare
 from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
 
 log = logging.getLogger("lingxi.engine")
@@ -121,8 +123,9 @@ class LlamaCppChat:
         choices, usage = [], Usage()
         with self._lock:
             llm = self._load(p.logprobs)
+            sent, q, engine_tools = self._tooling(llm, msgs, p, tools)
             for i in range(p.n):
-                out = self._call(llm.create_chat_completion, messages=message_dicts(msgs), **self._kwargs(p, i, tools))
+                out = self._call(llm.create_chat_completion, messages=_wire(sent), **self._kwargs(q, i, engine_tools))
                 choice = _choice(i, out["choices"][0])
                 if tools and not choice.message.tool_calls and self.chat_format is None:
                     choice = _from_template(choice, tools)  # the GGUF's own template: calls come back as text
@@ -132,13 +135,21 @@ class LlamaCppChat:
         return Completion(model=self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
 
     def stream(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Iterator[Delta]:
+        deltas = self._stream(messages, params, tools)
+        if tools and self.chat_format is None:  # calls written as text are parsed, the rest flows
+            return CallFilter(tools).run(deltas)
+        return deltas
+
+    def _stream(self, messages: MessagesLike, params: SamplingParams | None, tools: list[dict] | None) -> Iterator[Delta]:
         msgs, p = as_messages(messages), as_params(params)
-        wire = message_dicts(msgs)
         completion_tokens = 0
         with self._lock:
             llm = self._load(p.logprobs)
+            sent, p, engine_tools = self._tooling(llm, msgs, p, tools)
+            wire = _wire(sent)
             for i in range(p.n):
-                chunks = self._call(llm.create_chat_completion, messages=wire, stream=True, **self._kwargs(p, i, tools))
+                chunks = self._call(llm.create_chat_completion, messages=wire, stream=True,
+                                    **self._kwargs(p, i, engine_tools))
                 calls = ToolCallBuffer()
                 for chunk in chunks:
                     delta = _delta(i, chunk["choices"][0], calls)
@@ -169,6 +180,24 @@ class LlamaCppChat:
                 usage.prompt_tokens = out["usage"]["prompt_tokens"]
                 usage.completion_tokens += out["usage"]["completion_tokens"]
         return Completion(model=self.name, choices=choices, usage=usage, latency_s=time.perf_counter() - started)
+
+    def stream_complete(self, prompt: str, params: SamplingParams | None = None) -> Iterator[Delta]:
+        """Raw text continuation, streamed piece by piece (n = 1); the last delta carries the usage."""
+        p = as_params(params)
+        kw = self._kwargs(p, 0, None)
+        kw.pop("response_format", None)
+        kw.pop("top_logprobs", None)
+        kw["logprobs"] = None
+        completion_tokens = 0
+        with self._lock:
+            llm = self._load()
+            for chunk in self._call(llm.create_completion, prompt=prompt, stream=True, **kw):
+                c = chunk["choices"][0]
+                completion_tokens += 1 if c.get("text") else 0
+                if c.get("text") or c.get("finish_reason"):
+                    yield Delta(text=c.get("text") or "", finish_reason=c.get("finish_reason"))
+            prompt_tokens = len(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
+        yield Delta(usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens))
 
     # -- tokens --------------------------------------------------------------
     def tokenize(self, text: str, *, add_bos: bool = False) -> list[Token]:
@@ -201,6 +230,12 @@ class LlamaCppChat:
             return "".join(f"<0x{b:02X}>" for b in raw)
 
     # -- helpers -------------------------------------------------------------
+    def _tooling(self, llm: Any, msgs: list[Message], p: SamplingParams, tools: list[dict] | None,
+                 ) -> tuple[list[Message], SamplingParams, list[dict] | None]:
+        if self.chat_format is not None:  # llama-cpp-python's own tool formats
+            return msgs, p, tools
+        return prepare(msgs, p, tools, llm.metadata.get("tokenizer.chat_template"))
+
     def _kwargs(self, p: SamplingParams, i: int, tools: list[dict] | None) -> dict[str, Any]:
         kw: dict[str, Any] = {
             "temperature": p.temperature,
@@ -226,11 +261,27 @@ class LlamaCppChat:
             # the sampled text: a seeded request evaluates its prompt from scratch to be reproducible
             fn.__self__.reset()
         try:
-            return fn(**kw)
-        except ValueError as exc:
-            if "context" in str(exc).lower():
-                raise ModelError(f"{exc}.", f"shorten the input or raise n_ctx (now {self.n_ctx})") from exc
-            raise ModelError(f"llama.cpp rejected the request: {exc}.", "check the sampling values") from exc
+            out = fn(**kw)
+        except (ValueError, TypeError, TemplateError) as exc:
+            raise self._error(exc) from exc
+        return self._checked(out) if kw.get("stream") else out
+
+    def _checked(self, chunks: Iterator[Any]) -> Iterator[Any]:
+        """A stream whose errors (raised by llama-cpp-python on the first chunk) become lingxi errors."""
+        try:
+            yield from chunks
+        except (ValueError, TypeError, TemplateError) as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: Exception) -> ModelError:
+        text = str(exc)
+        if "context window" in text or "exceed context" in text:
+            return ContextLengthError(f"The messages do not fit {self.name}'s context window: {text}.",
+                                      f"send fewer or shorter messages, or raise n_ctx (now {self.n_ctx})")
+        if isinstance(exc, TypeError | TemplateError):
+            return ModelError(f"{self.name}'s chat template could not format these messages: {text}.",
+                              "check the roles and contents, or set chat_format for this model")
+        return ModelError(f"llama.cpp rejected the request: {text}.", "check the sampling values")
 
     def _prompt_tokens(self, llm: Any, wire: list[dict[str, Any]]) -> int:
         template = llm.metadata.get("tokenizer.chat_template")
@@ -244,6 +295,12 @@ class LlamaCppChat:
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         prompt = self._formatter(messages=wire).prompt
         return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+
+def _wire(msgs: list[Message]) -> list[dict[str, Any]]:
+    """Messages for a GGUF's Jinja template: content is always a string (an assistant turn with only
+    tool calls has content null in OpenAI's format, which templates cannot concatenate)."""
+    return [{**d, "content": d.get("content") or ""} for d in message_dicts(msgs)]
 
 
 class _Vocab:

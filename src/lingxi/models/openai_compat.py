@@ -26,6 +26,7 @@ from lingxi.models.base import (
     parse_tool_calls,
 )
 from lingxi.models.scripted import ScriptedChat
+from lingxi.redact import redact
 from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -46,6 +47,7 @@ class OpenAIChat:
     ) -> None:
         self.model = model
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.shown_url = redact(self.base_url)  # what messages, logs and repr may show
         self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key or "")
         self.api_version = api_version
         self.timeout_s = timeout_s
@@ -78,7 +80,7 @@ class OpenAIChat:
                    timeout_s=spec.timeout_s, max_retries=spec.max_retries)
 
     def __repr__(self) -> str:
-        return f"OpenAIChat(model={self.model!r}, base_url={self.base_url!r}, api_key={'***' if self._key.get_secret_value() else None})"
+        return f"OpenAIChat(model={self.model!r}, base_url={self.shown_url!r}, api_key={'***' if self._key.get_secret_value() else None})"
 
     # -- client ----------------------------------------------------------------
     def _get_client(self) -> Any:
@@ -101,7 +103,7 @@ class OpenAIChat:
     def _first_model(self) -> str:
         models = self._guard(lambda: list(self._client.models.list()))
         if not models:
-            raise ModelNotFound(f"{self.base_url} serves no models.", "name one with openai:MODEL@URL")
+            raise ModelNotFound(f"{self.shown_url} serves no models.", "name one with openai:MODEL@URL")
         return models[0].id
 
     def _guard(self, fn: Any) -> Any:
@@ -110,21 +112,21 @@ class OpenAIChat:
         try:
             return fn()
         except openai.AuthenticationError as exc:
-            raise AuthError(f"{self.base_url} refused the API key (401).", "check the key or api_key_env in lingxi.toml") from exc
+            raise AuthError(f"{self.shown_url} refused the API key (401).", "check the key or api_key_env in lingxi.toml") from exc
         except openai.NotFoundError as exc:
             raise ModelNotFound(
-                f"{self.base_url} does not know the model '{self.model}' (404).", "run 'lingxi models list' or check the name"
+                f"{self.shown_url} does not know the model '{self.model}' (404).", "run 'lingxi models list' or check the name"
             ) from exc
         except openai.APITimeoutError as exc:
-            raise EndpointError(f"{self.base_url} did not answer within {self.timeout_s:g}s.", "raise timeout_s or check the server") from exc
+            raise EndpointError(f"{self.shown_url} did not answer within {self.timeout_s:g}s.", "raise timeout_s or check the server") from exc
         except openai.APIConnectionError as exc:
-            raise EndpointError(f"Could not reach {self.base_url}.", "is the server running and the base_url right?") from exc
+            raise EndpointError(f"Could not reach {self.shown_url}.", "is the server running and the base_url right?") from exc
         except openai.BadRequestError as exc:
-            raise ModelError(f"{self.base_url} rejected the request: {_detail(exc)}.", "check the sampling values and messages") from exc
+            raise ModelError(f"{self.shown_url} rejected the request: {_detail(exc)}.", "check the sampling values and messages") from exc
         except openai.RateLimitError as exc:
-            raise EndpointError(f"{self.base_url} is rate-limiting (429) after {self.max_retries} retries.", "wait, or raise max_retries") from exc
+            raise EndpointError(f"{self.shown_url} is rate-limiting (429) after {self.max_retries} retries.", "wait, or raise max_retries") from exc
         except openai.APIStatusError as exc:
-            raise EndpointError(f"{self.base_url} failed with status {exc.status_code}: {_detail(exc)}.", "retry later or check the server's logs") from exc
+            raise EndpointError(f"{self.shown_url} failed with status {exc.status_code}: {_detail(exc)}.", "retry later or check the server's logs") from exc
 
     # -- chat ------------------------------------------------------------------
     def _request(self, msgs: list[Message], p: SamplingParams, tools: list[dict] | None, stream: bool) -> dict[str, Any]:
@@ -132,7 +134,8 @@ class OpenAIChat:
             "model": self.model, "messages": message_dicts(msgs), "temperature": p.temperature, "top_p": p.top_p,
             "max_tokens": p.max_tokens, "n": p.n, "stream": stream,
         }
-        optional = {"stop": p.stop or None, "seed": p.seed, "response_format": p.response_format, "tools": tools or None}
+        optional = {"stop": p.stop or None, "seed": p.seed, "response_format": p.response_format, "tools": tools or None,
+                    "tool_choice": p.tool_choice if tools else None}
         req.update({k: v for k, v in optional.items() if v is not None})
         if p.logprobs:
             req["logprobs"] = True

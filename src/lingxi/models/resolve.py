@@ -12,8 +12,6 @@ A model name is one of:
 from __future__ import annotations
 
 import difflib
-from typing import Any
-
 from lingxi.config import ModelSpec, Settings, load_settings
 from lingxi.errors import ConfigError, PluginError
 from lingxi.models import packs
@@ -62,30 +60,3 @@ def build(spec: ModelSpec, settings: Settings | None = None, registry: Registry 
     except PluginError as exc:
         raise ConfigError(exc.message, exc.hint) from exc
     return cls.from_spec(spec, settings)
-
-
-_cache: dict[str, Any] = {}
-
-
-def Model(name: str | None = None, *, settings: Settings | None = None, cache: bool = True) -> ChatModel:  # noqa: N802
-    """The chat model for an alias or spec (default: settings.default_model).
-
-    Nothing is loaded until the first call. Instances are cached per name and
-    settings so that repeated calls reuse a loaded model; pass cache=False for a fresh one.
-    Calls are traced to the home database (`lingxi.tracing`) unless the setting `trace` is off.
-    """
-    settings = settings or load_settings()
-    name = name or settings.default_model
-    key = f"{name}|{settings.model_dump_json()}"
-    if cache and key in _cache:
-        return _cache[key]
-    registry = default_registry()
-    spec = parse(name, settings, registry)
-    model = build(spec, settings, registry)
-    if settings.trace:  # one row per call in the home database (lingxi traces)
-        from lingxi.tracing import traced
-
-        model = traced(model, name=name, spec=spec, settings=settings)
-    if cache:
-        _cache[key] = model
-    return model

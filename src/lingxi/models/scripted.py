@@ -66,6 +66,9 @@ class ScriptedChat:
     def complete(self, prompt: str, params: SamplingParams | None = None) -> Completion:
         return self.chat(prompt, params)
 
+    def stream_complete(self, prompt: str, params: SamplingParams | None = None) -> Iterator[Delta]:
+        return self.stream(prompt, params)
+
     def stream(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Iterator[Delta]:
         msgs, p = as_messages(messages), as_params(params)
         prompt_tokens = sum(self.count_tokens(m.content or "") for m in msgs)

@@ -73,7 +73,7 @@ def run_comparison(suite: Sequence[tuple[str, PromptTemplate, dict]], sampling: 
                    models: Sequence[str], get_model: Callable[[str], Any] | None = None) -> list[dict[str, Any]]:
     """One row per (prompt, sampling, model): text, tokens, latency, cost (or the error as a sentence)."""
     if get_model is None:
-        from lingxi.models.resolve import Model as get_model  # noqa: N813
+        from lingxi.models.funnel import open_chat as get_model
     rows = []
     for model_name in models:
         model = get_model(model_name)

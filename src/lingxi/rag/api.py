@@ -26,11 +26,9 @@ def open_model(model: Any, mode: str) -> Any:
     """A chat model from a name, None (the default model; none needed in extractive mode), or an instance."""
     if model is None and mode == "extractive":
         return None
-    if model is None or isinstance(model, str):
-        from lingxi.models.resolve import Model
+    from lingxi.models.funnel import open_chat
 
-        return Model(model)
-    return model
+    return open_chat(model)
 
 
 def ask(

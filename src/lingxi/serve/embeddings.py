@@ -23,27 +23,18 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from lingxi.errors import PluginError
 from lingxi.registry import default_registry
 from lingxi.serve.errors import ApiError, from_exception, validation_error
 from lingxi.serve.pool import Gate, Served
+from lingxi.serve.schema import EmbeddingRequest
 from lingxi.serve.state import Caller, Server, read_json
 from lingxi.tracing import Trace
 
 router = APIRouter()
 MAX_INPUTS = 2048  # OpenAI's limit per request
-
-
-class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # user, ... are accepted and ignored
-
-    model: str = Field(min_length=1)
-    input: Any
-    encoding_format: str = "float"
-    dimensions: int | None = Field(None, ge=1)
-    input_type: str = "passage"
 
 
 class Embedders:
@@ -174,6 +165,6 @@ def _finish(srv: Server, trace: Trace, started: float, queue_s: float, error: Ba
     trace.compute_s = max(0.0, trace.latency_s - queue_s)
     if error is not None:
         trace.status, trace.error = "error", from_exception(error).message
-    srv.metrics.model_call(trace.model, trace.status, trace.latency_s, None, trace.prompt_tokens, 0)
+    srv.observe(trace, label=trace.model)  # an embedder's canonical name: one of a bounded set
     if srv.traces:
         srv.traces.record(trace)

@@ -15,7 +15,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lingxi.errors import AuthError, ConfigError, EndpointError, LingxiError, ModelNotFound
+from lingxi.errors import (
+    AuthError,
+    ConfigError,
+    ContextLengthError,
+    EndpointError,
+    LingxiError,
+    ModelCrashed,
+    ModelNotFound,
+)
+from lingxi.redact import redact
 
 log = logging.getLogger("lingxi.serve")
 
@@ -36,6 +45,7 @@ _TYPES = {
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
+        message = redact(message)  # no credential from a base URL or DSN ever reaches a client
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.headers = headers or {}
@@ -56,6 +66,10 @@ def from_exception(exc: BaseException) -> ApiError:
         text = str(exc)  # message and hint, as sentences
         if isinstance(exc, ModelNotFound):
             return ApiError(404, text, param="model", code="model_not_found")
+        if isinstance(exc, ContextLengthError):
+            return ApiError(400, text, param="messages", code="context_length_exceeded")
+        if isinstance(exc, ModelCrashed):
+            return ApiError(503, text, code="model_crashed", headers={"Retry-After": "1"})
         if isinstance(exc, ConfigError):
             return ApiError(400, text, code="invalid_value")
         if isinstance(exc, AuthError | EndpointError):

@@ -11,9 +11,10 @@ thread from start to end, so its tokens can never interleave with another's.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,14 +23,14 @@ from typing import Any
 from lingxi.config import ModelSpec, Settings
 from lingxi.errors import ConfigError
 from lingxi.models.base import ChatModel
-from lingxi.models.resolve import aliases, build, parse
+from lingxi.models.funnel import LOCAL_PROVIDERS, calling, open_chat
+from lingxi.models.resolve import aliases, parse
+from lingxi.redact import redact
 from lingxi.registry import default_registry
 from lingxi.serve.errors import ApiError
 from lingxi.serve.settings import ServeSettings
 
-# providers whose instances hold one model context that must not run two generations at once;
-# a model object may also say so itself with a boolean `serial` attribute
-LOCAL_PROVIDERS = frozenset({"llamacpp", "hf"})
+MAX_OPEN = 64  # models a server keeps open; the least recently used idle one is closed first
 
 
 class Gate:
@@ -103,10 +104,14 @@ class Served:
 
 
 class ModelPool:
+    """The models a server has opened (through the model funnel, like every other caller)."""
+
     def __init__(self, settings: Settings, serve: ServeSettings, models: dict[str, ChatModel] | None = None) -> None:
         self.settings, self.serve = settings, serve
         self.overrides = dict(models or {})
-        self._served: dict[str, Served] = {}
+        self._served: OrderedDict[str, Served] = OrderedDict()
+        self._catalog: set[str] = set()
+        self._catalog_at = float("-inf")
         self.executor = ThreadPoolExecutor(max_workers=serve.remote_concurrency + 32, thread_name_prefix="lingxi-model")
 
     def catalog(self) -> dict[str, str]:
@@ -116,18 +121,26 @@ class ModelPool:
         return out
 
     def get(self, name: str) -> Served:
-        if name not in self._served:
-            self._served[name] = self._open(name)
-        return self._served[name]
+        served = self._served.get(name)
+        if served is None:
+            served = self._served[name] = self._open(name)
+            self._evict()
+        self._served.move_to_end(name)
+        return served
+
+    def _evict(self) -> None:
+        idle = [n for n, s in self._served.items() if not s.gate.active and not s.gate.waiting]
+        while len(self._served) > MAX_OPEN and idle:
+            del self._served[idle.pop(0)]
 
     def _open(self, name: str) -> Served:
         spec = None
         if name in self.overrides:
-            model = self.overrides[name]
+            model = open_chat(self.overrides[name], self._settings(), name=name)
         else:
             spec = self._spec(name)
             try:
-                model = build(spec, self.settings, default_registry())
+                model = open_chat(name, self._settings(), cache=False)
             except ConfigError as exc:
                 raise ApiError(500, f"The model '{name}' is misconfigured on this server: {exc}",
                                code="model_misconfigured") from exc
@@ -137,9 +150,13 @@ class ModelPool:
         gate = Gate(limit, self.serve.queue_size, self.serve.queue_timeout_s)
         return Served(name=name, model=model, provider=provider, gate=gate, spec=spec)
 
+    def _settings(self) -> Settings:
+        """The settings models are opened with (no trace rows when the server's tracing is off)."""
+        return self.settings if self.serve.trace else self.settings.model_copy(update={"trace": False})
+
     def _spec(self, name: str) -> ModelSpec:
         known = self.catalog()
-        if name not in known and not name.startswith("scripted:") and not self.serve.allow_any_model:
+        if name not in known and not self.serve.allow_any_model:
             raise ApiError(404, f"The model '{name}' does not exist on this server. Served models: "
                            f"{', '.join(sorted(known))} (GET /v1/models lists them).",
                            param="model", code="model_not_found")
@@ -149,15 +166,26 @@ class ModelPool:
             raise ApiError(404, f"The model '{name}' does not exist: {exc}", param="model", code="model_not_found") from exc
 
     def status(self) -> dict[str, dict[str, Any]]:
-        return {s.name: {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting, "calls": s.calls}
-                for s in self._served.values()}
+        return {redact(s.name): {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting,
+                                 "calls": s.calls} for s in self._served.values()}
+
+    def label(self, name: str) -> str:
+        """The /metrics label for a model: its name if the server lists it, else "other" (a bounded set,
+        whatever names clients send with --allow-any-model)."""
+        if time.monotonic() - self._catalog_at > 10:
+            self._catalog, self._catalog_at = set(self.catalog()), time.monotonic()
+        return name if name in self._catalog else "other"
 
     async def call(self, served: Served, fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
-        """Run a blocking model call in a worker thread behind the model's gate; return (result, queue seconds)."""
+        """Run a blocking model call in a worker thread behind the model's gate; return (result, queue seconds).
+
+        The call runs in a copy of the caller's context (route, key, observer: see
+        `lingxi.models.funnel.calling`) with the seconds it queued, so its trace carries them."""
         queue_s = await served.gate.acquire(served.name)
         served.calls += 1
+        run = _in_context(fn, queue_s)
         try:
-            fut = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+            fut = asyncio.get_running_loop().run_in_executor(self.executor, run, *args)
         except BaseException:
             served.gate.release()
             raise
@@ -170,7 +198,7 @@ class ModelPool:
         served.calls += 1
         stream = ThreadStream(make, self.serve.stream_pace_s)
         try:
-            fut = asyncio.get_running_loop().run_in_executor(self.executor, stream.produce)
+            fut = asyncio.get_running_loop().run_in_executor(self.executor, _in_context(stream.produce, queue_s))
         except BaseException:
             served.gate.release()
             raise
@@ -179,6 +207,20 @@ class ModelPool:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _in_context(fn: Callable[..., Any], queue_s: float) -> Callable[..., Any]:
+    """`fn` to run in a worker thread, inside a copy of the current context plus its queue seconds."""
+    ctx = contextvars.copy_context()
+
+    def run(*args: Any) -> Any:
+        def inner() -> Any:
+            with calling(queue_s=queue_s):
+                return fn(*args)
+
+        return ctx.run(inner)
+
+    return run
 
 
 _END = object()

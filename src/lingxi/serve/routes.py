@@ -14,13 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from lingxi.models.base import TextModel
-from lingxi.serve import kb, wire
+from lingxi.serve import kb, schema, wire
 from lingxi.serve.embeddings import embedders
 from lingxi.serve.errors import ApiError, from_exception
 from lingxi.serve.pool import Served
 from lingxi.serve.state import Caller, Server, read_json
-from lingxi.tracing import Trace
-from lingxi.types import Completion, Delta, Message, SamplingParams, Usage
+from lingxi.types import Completion, Delta, Message, SamplingParams
 
 router = APIRouter()
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -41,48 +40,37 @@ def sse(obj: Any) -> str:
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request, who: Caller = Depends(caller)) -> Any:
     srv = server(request)
-    req = wire.parse(wire.ChatRequest, await read_json(request, srv.serve.max_body_bytes))
+    req = wire.parse(schema.ChatRequest, await read_json(request, srv.serve.max_body_bytes))
     params = wire.sampling(req, srv.serve.default_max_tokens)
     msgs, tools = wire.messages(req.messages), wire.tools_for(req)
-    if kb.is_kb(req.model):
-        return await _kb_chat(request, srv, who, req, msgs)  # sampling was validated above
-    served = srv.pool.get(req.model)
-    started = time.perf_counter()
-    trace = srv.start_trace(served, "/v1/chat/completions", who, req.stream)
-    if req.stream:
-        return await _stream_chat(srv, served, trace, started, req, msgs, params, tools)
-    queue_s = 0.0
-    try:
-        comp, queue_s = await srv.pool.call(served, served.model.chat, msgs, params, tools)
-    except BaseException as exc:
-        srv.finish(trace, started, queue_s=queue_s, error=exc)
-        raise from_exception(exc) from exc
-    srv.finish(trace, started, usage=comp.usage, queue_s=queue_s)
+    with srv.calling("/v1/chat/completions", who):
+        if kb.is_kb(req.model):
+            return await _kb_chat(request, srv, req, msgs)  # sampling was validated above
+        served = srv.pool.get(req.model)
+        if req.stream:
+            return await _stream_chat(srv, served, req, msgs, params, tools)
+        try:
+            comp, _queue_s = await srv.pool.call(served, served.model.chat, msgs, params, tools)
+        except BaseException as exc:
+            raise from_exception(exc) from exc
     return JSONResponse(wire.chat_body(comp, req.model, wire.new_id("chatcmpl"), int(time.time())))
 
 
-async def _stream_chat(srv: Server, served: Served, trace: Trace, started: float, req: wire.ChatRequest,
-                       msgs: list[Message], params: SamplingParams, tools: list[dict] | None) -> StreamingResponse:
-    stream, queue_s = await srv.pool.stream(served, lambda: served.model.stream(msgs, params, tools))
+async def _stream_chat(srv: Server, served: Served, req: schema.ChatRequest, msgs: list[Message],
+                       params: SamplingParams, tools: list[dict] | None) -> StreamingResponse:
+    stream, _queue_s = await srv.pool.stream(served, lambda: served.model.stream(msgs, params, tools))
     batches = stream.batches()
     try:  # an error before the first piece still gets a proper status code
         first = await anext(batches, [])
     except BaseException as exc:
         stream.cancel()
-        srv.finish(trace, started, queue_s=queue_s, error=exc)
         raise from_exception(exc) from exc
     chunks = wire.ChatChunks(req.model, req.include_usage())
 
     def render(deltas: list[Any]) -> str:
-        out = []
-        for delta in deltas:
-            if trace.ttft_s is None and (delta.text or delta.tool_calls):
-                trace.ttft_s = time.perf_counter() - started
-            out.extend(sse(chunk) for chunk in chunks.feed(delta))
-        return "".join(out)
+        return "".join(sse(chunk) for delta in deltas for chunk in chunks.feed(delta))
 
     async def body() -> AsyncIterator[str]:
-        error, status = None, "cancelled"
         try:
             try:
                 batch = first
@@ -90,36 +78,27 @@ async def _stream_chat(srv: Server, served: Served, trace: Trace, started: float
                     if text := render(batch):
                         yield text  # what has arrived goes out in one write
                     batch = await anext(batches, [])
-                status = "ok"
                 if tail := "".join(sse(chunk) for chunk in chunks.end()):
                     yield tail
             except Exception as exc:  # after the headers: report in the stream, as OpenAI does
-                error, status = exc, "error"
                 yield sse(from_exception(exc).body())
             yield "data: [DONE]\n\n"
-        finally:  # after [DONE]: the client has its whole answer before the trace is made
+        finally:  # a client that went away stops the generation (traced as cancelled)
             stream.cancel()
-            srv.finish(trace, started, usage=chunks.usage, queue_s=queue_s, error=error, status=status)
 
     return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-async def _kb_chat(request: Request, srv: Server, who: Caller, req: wire.ChatRequest, msgs: list[Message]) -> Any:
+async def _kb_chat(request: Request, srv: Server, req: schema.ChatRequest, msgs: list[Message]) -> Any:
     """`kb:NAME[@MODEL]`: a grounded answer from the knowledge base, in MODEL's queue (see kb.py)."""
     name, model_name = kb.split_name(req.model, srv.settings.default_model)
     base = await asyncio.to_thread(request.app.state.kbs.get, name, req.model)
     served = srv.pool.get(model_name)
-    started = time.perf_counter()
-    trace = srv.start_trace(served, "/v1/chat/completions", who, req.stream)
-    queue_s = 0.0
     try:
         wanted = kb.options(req.temperature, req.max_completion_tokens or req.max_tokens)
-        ans, queue_s = await srv.pool.call(served, kb.answer, base, served.model, msgs, wanted)
+        ans, _queue_s = await srv.pool.call(served, kb.answer, base, served.model, msgs, wanted)
     except BaseException as exc:
-        srv.finish(trace, started, queue_s=queue_s, error=exc)
         raise from_exception(exc) from exc
-    trace.ttft_s = time.perf_counter() - started
-    srv.finish(trace, started, usage=ans.usage, queue_s=queue_s)
     extra = {"citations": kb.citations_json(ans), "abstained": ans.abstained}
     text = kb.content(ans)
     if not req.stream:
@@ -147,7 +126,7 @@ async def _kb_chat(request: Request, srv: Server, who: Caller, req: wire.ChatReq
 @router.post("/v1/completions")
 async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
     srv = server(request)
-    req = wire.parse(wire.CompletionRequest, await read_json(request, srv.serve.max_body_bytes))
+    req = wire.parse(schema.CompletionRequest, await read_json(request, srv.serve.max_body_bytes))
     if req.suffix:
         raise ApiError(400, "'suffix' (fill-in-the-middle) is not supported by this server.", param="suffix",
                        code="unsupported_parameter")
@@ -157,21 +136,18 @@ async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
         raise ApiError(400, f"The model '{req.model}' only chats; use /v1/chat/completions.", param="model",
                        code="unsupported_model")
     prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
-    started = time.perf_counter()
-    trace = srv.start_trace(served, "/v1/completions", who, req.stream)
+    if req.stream and len(prompts) == 1 and params.n == 1 and not params.logprobs and \
+            hasattr(served.model, "stream_complete"):
+        with srv.calling("/v1/completions", who):
+            return await _stream_text(srv, served, req, prompts[0], params)
     results: list[tuple[str, Completion]] = []
-    queue_s = 0.0
-    try:
-        for prompt in prompts:
-            comp, waited = await srv.pool.call(served, served.model.complete, prompt, params)
-            queue_s += waited
-            results.append((prompt, comp))
-    except BaseException as exc:
-        srv.finish(trace, started, queue_s=queue_s, error=exc)
-        raise from_exception(exc) from exc
-    usage = Usage(prompt_tokens=sum(c.usage.prompt_tokens for _, c in results),
-                  completion_tokens=sum(c.usage.completion_tokens for _, c in results))
-    srv.finish(trace, started, usage=usage, queue_s=queue_s)
+    with srv.calling("/v1/completions", who):
+        try:
+            for prompt in prompts:
+                comp, _waited = await srv.pool.call(served, served.model.complete, prompt, params)
+                results.append((prompt, comp))
+        except BaseException as exc:
+            raise from_exception(exc) from exc
     body = wire.text_body(results, req.model, wire.new_id("cmpl"), int(time.time()), req.echo)
     if not req.stream:
         return JSONResponse(body)
@@ -179,8 +155,38 @@ async def completions(request: Request, who: Caller = Depends(caller)) -> Any:
                              headers=SSE_HEADERS)
 
 
+async def _stream_text(srv: Server, served: Served, req: schema.CompletionRequest, prompt: str,
+                       params: SamplingParams) -> StreamingResponse:
+    """A text completion streamed as the model writes it."""
+    stream, _queue_s = await srv.pool.stream(served, lambda: served.model.stream_complete(prompt, params))
+    batches = stream.batches()
+    try:
+        first = await anext(batches, [])
+    except BaseException as exc:
+        stream.cancel()
+        raise from_exception(exc) from exc
+    chunks = wire.TextChunks(req.model, req.include_usage(), prompt if req.echo else "")
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            try:
+                batch = first
+                while batch:
+                    if text := "".join(sse(c) for d in batch for c in chunks.feed(d)):
+                        yield text
+                    batch = await anext(batches, [])
+                yield "".join(sse(c) for c in chunks.end())
+            except Exception as exc:  # after the headers: report in the stream, as OpenAI does
+                yield sse(from_exception(exc).body())
+            yield "data: [DONE]\n\n"
+        finally:
+            stream.cancel()
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
 async def _text_chunks(body: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
-    """A finished text completion as a stream: one chunk per choice (the model does not stream raw text)."""
+    """A finished text completion as a stream: one chunk per choice (several prompts, n > 1 or logprobs)."""
     head = {k: body[k] for k in ("id", "object", "created", "model", "system_fingerprint")}
     for choice in body["choices"]:
         yield sse({**head, "choices": [choice], **({"usage": None} if include_usage else {})})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -14,13 +15,13 @@ from fastapi import Request
 from lingxi import db
 from lingxi.config import Settings
 from lingxi.models.base import ChatModel
-from lingxi.serve.errors import ApiError, from_exception
+from lingxi.models.funnel import calling
+from lingxi.serve.errors import ApiError
 from lingxi.serve.keys import KeyInfo, RateLimiter, verify_key
 from lingxi.serve.metrics import Metrics
 from lingxi.serve.pool import ModelPool, Served
 from lingxi.serve.settings import ServeSettings
 from lingxi.tracing import Trace, TraceWriter, writer
-from lingxi.types import Completion, Usage
 
 _AUTH_HINT = "send 'Authorization: Bearer lx-...' (create a key with: lingxi keys create NAME)"
 
@@ -95,28 +96,16 @@ class Server:
             self._last_used[key.id] = now
             self.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now, key.id))
 
-    # -- tracing ---------------------------------------------------------------
-    def start_trace(self, served: Served, route: str, caller: Caller, stream: bool) -> Trace:
-        return Trace(model=served.name, provider=served.provider, route=route, stream=stream,
-                     key_id=caller.key.id if caller.key else None)
+    # -- tracing: the funnel's trace wrapper records each model call; the server adds its context ----
+    def calling(self, route: str, caller: Caller) -> contextlib.AbstractContextManager[Any]:
+        """Model calls made inside the block are traced as this request's (route, key) and counted in /metrics."""
+        return calling(source="server", route=route, key_id=caller.key.id if caller.key else None,
+                       observe=self.observe)
 
-    def finish(self, trace: Trace, started: float, *, usage: Usage | None = None, queue_s: float = 0.0,
-               error: BaseException | None = None, status: str | None = None) -> None:
-        trace.latency_s = time.perf_counter() - started
-        trace.queue_s = queue_s
-        if usage is not None:
-            trace.prompt_tokens, trace.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        trace.compute_s = max(0.0, trace.latency_s - queue_s)  # time in the model, after the queue
-        spec = self.pool.get(trace.model).spec  # already open: the trace was started with it
-        if spec is not None:
-            trace.price(spec.price_in, spec.price_out)
-        if error is not None:
-            trace.status, trace.error = "error", from_exception(error).message
-        trace.status = status or trace.status
-        self.metrics.model_call(trace.model, trace.status, trace.latency_s, trace.ttft_s,
+    def observe(self, trace: Trace, label: str | None = None) -> None:
+        """Count a finished model call in /metrics (labelled from a bounded set: see ModelPool.label)."""
+        self.metrics.model_call(label or self.pool.label(trace.model), trace.status, trace.latency_s, trace.ttft_s,
                                 trace.prompt_tokens, trace.completion_tokens)
-        if self.traces:
-            self.traces.record(trace)
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -132,9 +121,39 @@ async def read_json(request: Request, limit: int) -> Any:
     if not body:
         raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
     try:
-        return json.loads(body)
+        data = json.loads(body)
+    except RecursionError:
+        raise ApiError(400, "The request body nests JSON too deeply.", code="invalid_json") from None
     except ValueError as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}.", code="invalid_json") from exc
+    _check_tree(data)
+    return data
+
+
+MAX_DEPTH = 64  # JSON nesting a request may have (tool parameter schemas included)
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH and strings that are not valid Unicode (a lone
+    surrogate such as "\\ud800" parses but can be neither tokenised nor stored)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ApiError(400, "The request holds a string that is not valid Unicode (a lone surrogate "
+                               "such as \\ud800); send UTF-8 text.", code="invalid_unicode") from None
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ApiError(400, f"The request body nests JSON more than {MAX_DEPTH} levels deep.",
+                               code="invalid_json")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    stack.append((key, depth))
+                stack.append((item, depth + 1))
 
 
 def _too_large(size: int, limit: int) -> ApiError:

@@ -10,51 +10,17 @@ import time
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lingxi.models.base import sampling_error
 from lingxi.serve.errors import ApiError, validation_error
+from lingxi.serve.schema import ChatRequest, CompletionRequest, MessageIn, TextPart
 from lingxi.types import Completion, Delta, Message, SamplingParams, TokenLogprob, ToolCall, Usage
 
-_SAMPLING = ("temperature", "top_p", "stop", "seed", "n", "response_format")
+_SAMPLING = ("temperature", "top_p", "stop", "seed", "n")
 
 
-class _Request(BaseModel):
-    # unknown fields (user, presence_penalty, metadata, ...) are accepted and ignored, as OpenAI clients send them
-    model_config = ConfigDict(extra="ignore")
-
-    model: str = Field(min_length=1)
-    temperature: Any = None
-    top_p: Any = None
-    max_tokens: Any = None
-    stop: Any = None
-    seed: Any = None
-    n: Any = None
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
-
-    def include_usage(self) -> bool:
-        return bool(self.stream and self.stream_options and self.stream_options.get("include_usage"))
-
-
-class ChatRequest(_Request):
-    messages: list[dict[str, Any]] = Field(min_length=1)
-    max_completion_tokens: Any = None
-    logprobs: Any = None
-    top_logprobs: Any = None
-    response_format: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-
-
-class CompletionRequest(_Request):
-    prompt: str | list[str]
-    logprobs: int | None = Field(None, ge=0, le=20)  # an integer in the legacy completions API
-    echo: bool = False
-    suffix: str | None = None
-
-
-def parse(kind: type[_Request], body: Any) -> Any:
+def parse(kind: type[BaseModel], body: Any) -> Any:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     try:
@@ -70,6 +36,12 @@ def sampling(req: ChatRequest | CompletionRequest, default_max_tokens: int) -> S
     values["max_tokens"] = default_max_tokens if max_tokens is None else max_tokens
     if isinstance(req, ChatRequest):
         values["logprobs"], values["top_logprobs"] = req.logprobs, req.top_logprobs
+        if req.tools and req.tool_choice is not None:  # a named function is narrowed to one tool by tools_for
+            values["tool_choice"] = req.tool_choice if isinstance(req.tool_choice, str) else "required"
+        try:
+            values["response_format"] = req.response_format.as_dict() if req.response_format else None
+        except ValueError as exc:
+            raise ApiError(400, f"{exc}.", param="response_format", code="invalid_value") from exc
     elif req.logprobs is not None:
         values["logprobs"], values["top_logprobs"] = True, req.logprobs
     try:
@@ -79,45 +51,36 @@ def sampling(req: ChatRequest | CompletionRequest, default_max_tokens: int) -> S
         raise ApiError(400, str(sampling_error(exc)), param=str(loc[0]) if loc else None, code="invalid_value") from exc
 
 
-def messages(raw: list[dict[str, Any]]) -> list[Message]:
+def messages(raw: list[MessageIn]) -> list[Message]:
     return [_message(i, m) for i, m in enumerate(raw)]
 
 
-def _message(i: int, raw: dict[str, Any]) -> Message:
-    role = "system" if raw.get("role") == "developer" else raw.get("role")
-    content = raw.get("content")
+def _message(i: int, m: MessageIn) -> Message:
+    role = "system" if m.role == "developer" else m.role
+    content = m.content
     if isinstance(content, list):
-        parts = [p for p in content if isinstance(p, dict)]
-        if any(p.get("type") not in ("text", "input_text") for p in parts):
-            raise ApiError(400, f"messages[{i}] has a non-text content part; this server handles text only.",
+        other = next((p.type for p in content if not isinstance(p, TextPart)), None)
+        if other is not None:
+            raise ApiError(400, f"messages[{i}] has a '{other}' content part; this server handles text only.",
                            param=f"messages.{i}.content", code="unsupported_content")
-        content = "".join(p.get("text", "") for p in parts)
-    calls = None
-    if raw.get("tool_calls"):
-        calls = [ToolCall(id=c.get("id") or f"call_{n}", name=(c.get("function") or {}).get("name", ""),
-                          arguments=(c.get("function") or {}).get("arguments") or "{}")
-                 for n, c in enumerate(raw["tool_calls"])]
-    try:
-        return Message(role=role, content=content, name=raw.get("name"), tool_calls=calls,
-                       tool_call_id=raw.get("tool_call_id"))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ApiError(400, f"messages[{i}].{field} is invalid: {err['msg']}. Roles are system, user, assistant and tool.",
-                       param=f"messages.{i}.{field}", code="invalid_value") from exc
+        content = "".join(p.text for p in content if isinstance(p, TextPart))
+    calls = [ToolCall(id=c.id or f"call_{n}", name=c.function.name, arguments=c.function.arguments)
+             for n, c in enumerate(m.tool_calls)] if m.tool_calls else None
+    return Message(role=role, content=content if content is not None else ("" if not calls else None),
+                   name=m.name, tool_calls=calls, tool_call_id=m.tool_call_id)
 
 
 def tools_for(req: ChatRequest) -> list[dict[str, Any]] | None:
-    """The tools to hand the provider, narrowed by tool_choice."""
-    tools, choice = req.tools or None, req.tool_choice
+    """The tools to hand the provider (OpenAI's dict shape), narrowed by a named tool_choice."""
+    tools = [t.model_dump(exclude_none=True) for t in req.tools] if req.tools else None
+    choice = req.tool_choice
     if not tools or choice in (None, "auto", "required"):
         return tools
     if choice == "none":
         return None
-    name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
-    chosen = [t for t in tools if (t.get("function") or {}).get("name") == name]
+    chosen = [t for t in tools if t["function"]["name"] == choice.function.name]
     if not chosen:
-        raise ApiError(400, f"tool_choice names '{name or choice}', which is not among the tools.",
+        raise ApiError(400, f"tool_choice names '{choice.function.name}', which is not among the tools.",
                        param="tool_choice", code="invalid_value")
     return chosen
 
@@ -229,6 +192,39 @@ class ChatChunks:
 
     def end(self) -> list[dict[str, Any]]:
         out = [self._chunk([self._choice(i, {}, "stop")]) for i in sorted(self._open - self._done)]
+        if self.include_usage:
+            out.append(self._chunk([], self.usage))
+        return out
+
+
+class TextChunks:
+    """lingxi Deltas as OpenAI ``text_completion`` stream chunks (one choice), echoing the prompt first
+    when asked, a finish chunk, then (with stream_options.include_usage) a usage chunk."""
+
+    def __init__(self, model: str, include_usage: bool, echo: str = "") -> None:
+        self.id, self.created, self.model = new_id("cmpl"), int(time.time()), model
+        self.include_usage, self._echo, self.usage, self._finished = include_usage, echo, Usage(), False
+
+    def _chunk(self, choices: list[dict[str, Any]], usage: Usage | None = None) -> dict[str, Any]:
+        out = {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
+               "system_fingerprint": None, "choices": choices}
+        if self.include_usage:
+            out["usage"] = usage_json(usage) if usage is not None else None
+        return out
+
+    def feed(self, d: Delta) -> list[dict[str, Any]]:
+        if d.usage is not None:
+            self.usage = d.usage
+        text, self._echo = self._echo + d.text, ""
+        if not (text or d.finish_reason) or self._finished:
+            return []
+        self._finished = bool(d.finish_reason)
+        return [self._chunk([{"text": text, "index": 0, "logprobs": None,
+                              "finish_reason": _finish(d.finish_reason) if d.finish_reason else None}])]
+
+    def end(self) -> list[dict[str, Any]]:
+        out = [] if self._finished else [self._chunk([{"text": "", "index": 0, "logprobs": None,
+                                                      "finish_reason": "stop"}])]
         if self.include_usage:
             out.append(self._chunk([], self.usage))
         return out
