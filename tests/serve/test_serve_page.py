@@ -18,11 +18,14 @@ import pytest
 
 from lingxi.serve import static
 
+http = httpx.Client(timeout=60)  # generous: the machine may be busy
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_page_is_served_without_external_assets(live):
-    r = httpx.get(live.url + "/")
+    r = http.get(live.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert r.headers["cache-control"] == "no-cache"
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", r.text)  # no CDN: everything from this server
@@ -32,7 +35,7 @@ def test_page_is_served_without_external_assets(live):
     refs = re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text)
     assert len(refs) >= 8 and all("?v=" in ref for ref in refs)  # pinned to each file's hash
     for ref in refs:
-        assert httpx.get(live.url + ref).status_code == 200, ref
+        assert http.get(live.url + ref).status_code == 200, ref
 
 
 @pytest.mark.parametrize(("path", "kind"), [
@@ -41,26 +44,26 @@ def test_page_is_served_without_external_assets(live):
     ("vendor/dompurify-3.5.0/LICENSE", "text/plain; charset=utf-8"),
 ])
 def test_static_files_have_exact_types_and_cache_headers(live, path, kind):
-    r = httpx.get(f"{live.url}/static/{path}")
+    r = http.get(f"{live.url}/static/{path}")
     assert r.status_code == 200 and r.headers["content-type"] == kind
     assert r.headers["x-content-type-options"] == "nosniff"
     versioned = path.startswith("vendor/")
     assert r.headers["cache-control"] == (static.FOREVER if versioned else static.REVALIDATE)
-    again = httpx.get(f"{live.url}/static/{path}", headers={"If-None-Match": r.headers["etag"]})
+    again = http.get(f"{live.url}/static/{path}", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
-    pinned = httpx.get(f"{live.url}/static/{path}?v={static.asset(path).hash}")
+    pinned = http.get(f"{live.url}/static/{path}?v={static.asset(path).hash}")
     assert pinned.headers["cache-control"] == static.FOREVER
 
 
 @pytest.mark.parametrize("path", ["../page.py", "..%2Fpage.py", "%2e%2e/%2e%2e/db.py", "/etc/passwd", "js/",
                                   "vendor/gen-icons.cjs", "nothing.js"])
 def test_nothing_outside_the_static_files_can_be_asked_for(live, path):
-    r = httpx.get(f"{live.url}/static/{path}")
+    r = http.get(f"{live.url}/static/{path}")
     assert r.status_code == 404 and "error" in r.json()
 
 
 def test_favicon(live):
-    r = httpx.get(live.url + "/favicon.ico")
+    r = http.get(live.url + "/favicon.ico")
     assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon" and r.content[:4] == b"\0\0\1\0"
 
 
@@ -72,23 +75,23 @@ def test_every_vendored_library_has_its_licence():
 
 
 def test_defaults_name_the_configured_model(live, api_key):
-    r = httpx.get(live.url + "/api/defaults", headers={"Authorization": f"Bearer {api_key}"})
+    r = http.get(live.url + "/api/defaults", headers={"Authorization": f"Bearer {api_key}"})
     assert r.status_code == 200 and r.json()["model"] == "smollm2" and r.json()["kb"] is None
-    assert httpx.get(live.url + "/api/defaults").status_code == 401
+    assert http.get(live.url + "/api/defaults").status_code == 401
 
 
 def test_feedback_is_saved(live, api_key, serve_home):
     body = {"model": "fake", "messages": [{"role": "user", "content": "你好"}], "answer": "Hello", "rating": -1}
-    r = httpx.post(live.url + "/api/feedback", json=body, headers={"Authorization": f"Bearer {api_key}"})
+    r = http.post(live.url + "/api/feedback", json=body, headers={"Authorization": f"Bearer {api_key}"})
     assert r.status_code == 200 and r.json()["saved"]
     row = sqlite3.connect(serve_home / "lingxi.db").execute(
         "SELECT model, messages, answer, rating, key_id FROM feedback WHERE id = ?", (r.json()["id"],)).fetchone()
     assert row[0] == "fake" and json.loads(row[1])[0]["content"] == "你好" and row[2:4] == ("Hello", -1)
     assert row[4] is not None
-    bad = httpx.post(live.url + "/api/feedback", json={**body, "rating": 5}, headers={"Authorization": f"Bearer {api_key}"})
+    bad = http.post(live.url + "/api/feedback", json={**body, "rating": 5}, headers={"Authorization": f"Bearer {api_key}"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "rating"
-    assert httpx.post(live.url + "/api/feedback", json=body).status_code == 401
-    stray = httpx.post(live.url + "/api/feedback", json={**body, "message_id": 987654},
+    assert http.post(live.url + "/api/feedback", json=body).status_code == 401
+    stray = http.post(live.url + "/api/feedback", json={**body, "message_id": 987654},
                        headers={"Authorization": f"Bearer {api_key}"})
     assert stray.status_code == 404 and stray.json()["error"]["param"] == "message_id"
 
