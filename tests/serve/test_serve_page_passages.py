@@ -6,39 +6,34 @@ one of the KB's sources and always as an inert attachment, and clear 404s otherw
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from lingxi.db import connect
 from lingxi.models.scripted import ScriptedChat
-from lingxi.serve.keys import create_key
 from test_serve_page_browser_kb import ANSWER, make_pdf
+from test_serve_page_kit import new_key, page_server
 
 
 http = httpx.Client(timeout=60)  # generous: the machine may be busy
 
 
-@pytest.fixture
-def kb_server(tmp_path: Path, start_server: Any) -> Any:
+@pytest.fixture(scope="module")
+def kb_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from lingxi.config import load_settings
     from lingxi.knowledge import KnowledgeBase
 
-    docs = tmp_path / "docs"
+    home = tmp_path_factory.mktemp("page-passages")
+    docs = home / "docs"
     docs.mkdir()
     make_pdf(docs / "guide.pdf")
     (docs / "page.html").write_text("<html><body><script>alert(1)</script><p>HTML port 7000 note.</p></body></html>")
-    KnowledgeBase.create("manual", settings=load_settings(home=str(tmp_path))).ingest(docs, embed="later")
-    conn = connect(path=tmp_path / "lingxi.db")
-    try:
-        key = create_key(conn, "t")[1]
-    finally:
-        conn.close()
-    server = start_server(models={"writer": ScriptedChat(default=ANSWER, name="writer")})
-    server.headers, server.docs = {"Authorization": f"Bearer {key}"}, docs
-    return server
+    (docs / "notes.md").write_text("# Notes\n\nA note that will be moved away.\n")
+    KnowledgeBase.create("manual", settings=load_settings(home=str(home))).ingest(docs, embed="later")
+    with page_server(home, {"writer": ScriptedChat(default=ANSWER, name="writer")}) as server:
+        server.headers, server.docs = {"Authorization": f"Bearer {new_key(home)}"}, docs
+        yield server
 
 
 def cited(server: Any) -> dict[str, Any]:
@@ -75,14 +70,14 @@ def test_the_file_is_an_inert_attachment(kb_server):
         assert r.headers["content-security-policy"].startswith("sandbox") and r.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("source", ["/etc/passwd", "docs/guide.pdf", "", "../../lingxi.db"])
-def test_only_the_kbs_own_sources_are_served(kb_server, source):
-    r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": source}, headers=kb_server.headers)
-    assert r.status_code == 404 and r.json()["error"]["code"] == "source_not_found"
+def test_only_the_kbs_own_sources_are_served(kb_server):
+    for source in ["/etc/passwd", "docs/guide.pdf", "", "../../lingxi.db", str(kb_server.docs / ".." / "lingxi.db")]:
+        r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": source}, headers=kb_server.headers)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "source_not_found", source
 
 
 def test_a_moved_source_or_a_fifo_in_its_place_is_a_404(kb_server):
-    pdf = kb_server.docs / "guide.pdf"
+    pdf = kb_server.docs / "notes.md"
     pdf.unlink()
     r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": str(pdf)}, headers=kb_server.headers)
     assert r.status_code == 404 and "moved or deleted" in r.json()["error"]["message"]

@@ -7,7 +7,8 @@ import {t} from "./i18n.js";
 import {openPassage} from "./passage.js";
 import {copyText, flashCopied, markdown, stripFootnotes} from "./render.js";
 
-export const state = {session: null, messages: [], running: null, defaults: {model: "", kb: ""}};
+// `shown` counts what was put on screen: a reply for a conversation no longer shown changes nothing there
+export const state = {session: null, messages: [], running: null, defaults: {model: "", kb: ""}, shown: 0};
 const views = new WeakMap(); // <article> -> its message
 const $ = (id) => document.getElementById(id);
 let onChange = () => {};
@@ -128,6 +129,7 @@ function show(msg, streaming = false) {
 
 /** Replace what is on screen with `session` (a card with messages) or, for null, an empty new chat. */
 export function load(session) {
+  state.shown += 1;
   state.session = session ? {...session, messages: undefined} : null;
   // a CLI session's answers carry no "kb" of their own: they were asked of the session's knowledge base
   const kbOf = (m) => (m.role === "assistant" && !("kb" in (m.meta || {})) && session.kb ? {kb: session.kb} : {});
@@ -152,12 +154,15 @@ async function saveQuestion(user, model, kb) {
     await save(session, [user]);
     return session;
   }
+  const shown = state.shown;
   const made = await json("/api/sessions", {method: "POST", body: {model, kb: kb || null,
     messages: [{role: "user", content: user.content, meta: user.meta}]}});
   user.id = made.ids[0];
-  state.session = made;
-  document.title = `${made.title} · 灵犀 lingxi`;
-  history.replaceState(null, "", `#/c/${made.id}`);
+  if (shown === state.shown) { // still on screen: this is now the open conversation
+    state.session = made;
+    document.title = `${made.title} · 灵犀 lingxi`;
+    history.replaceState(null, "", `#/c/${made.id}`);
+  }
   onChange();
   return made;
 }
