@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lingxi.config import Settings
 from lingxi.errors import StoreError
+from lingxi.home import ensure_home, private_file
 
 DB_NAME = "lingxi.db"
 
@@ -156,9 +157,10 @@ def connect(settings: Settings | None = None, *, path: Path | None = None) -> sq
             settings = load_settings()
         path = db_path(settings)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_home(path.parent)
         # autocommit: each statement commits unless wrapped in an explicit BEGIN ... COMMIT
         conn = sqlite3.connect(path, check_same_thread=False, timeout=10.0, isolation_level=None)
+        private_file(path)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"Could not open the database {path}: {exc}.", "check that LINGXI_HOME is writable") from exc
     conn.row_factory = sqlite3.Row

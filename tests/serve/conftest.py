@@ -2,54 +2,19 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from lingxi.config import Settings
 from lingxi.db import connect
 from lingxi.models.scripted import ScriptedChat
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
+from lingxi.testing.live import LiveServer, free_port  # noqa: F401 - free_port is used by test modules
 from serve_fakes import EchoChat, HashEmbedder
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    @property
-    def app_state(self) -> Any:
-        return self.server.config.app.state.lingxi
 
 
 def make_settings(home: Path, **values: Any) -> Settings:

@@ -101,7 +101,7 @@ def test_no_auth_only_on_loopback():
         serve_settings(no_auth=True, host="0.0.0.0")
 
 
-def test_health_and_ready(live):
-    assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}
-    r = httpx.get(live.url + "/readyz")
+def test_health_and_ready(live, api_key):
+    assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}  # open: load balancers probe it
+    r = httpx.get(live.url + "/readyz", headers={"Authorization": f"Bearer {api_key}"})
     assert r.status_code == 200 and r.json()["status"] == "ready"

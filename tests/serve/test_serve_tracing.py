@@ -67,9 +67,9 @@ def test_dropped_stream_is_traced_as_cancelled(start_server, tmp_path):
     assert [r["status"] for r in traces(server, tmp_path)] == ["cancelled", "ok"]
 
 
-def test_metrics_in_prometheus_format(live, client):
+def test_metrics_in_prometheus_format(live, client, api_key):
     client.chat.completions.create(model="fake", messages=MSG)
-    text = httpx.get(live.url + "/metrics").text
+    text = httpx.get(live.url + "/metrics", headers={"Authorization": f"Bearer {api_key}"}).text
     assert 'lingxi_http_requests_total{route="/v1/chat/completions",status="200"}' in text
     assert re.search(r'lingxi_model_latency_seconds_count\{model="fake",status="ok"\} [1-9]', text)
     assert 'lingxi_model_latency_seconds_bucket{model="fake",status="ok",le="+Inf"}' in text

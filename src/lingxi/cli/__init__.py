@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -35,6 +36,10 @@ def root(ctx: typer.Context,
 
     from lingxi.models.funnel import call_context
 
+    from lingxi.config import DEFAULT_HOME
+    from lingxi.home import ensure_home
+
+    ensure_home(Path(os.environ.get("LINGXI_HOME") or DEFAULT_HOME))  # private before anything is written there
     token = call_context.set(dataclasses.replace(call_context.get(), source="cli"))  # traced as the CLI's calls
     ctx.call_on_close(lambda: call_context.reset(token))
 

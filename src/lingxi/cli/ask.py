@@ -159,6 +159,11 @@ def chat_with_kb(kb: str, model: str | None, session: str | None, memory: str | 
     """The interactive loop behind `lingxi chat --kb NAME`: every line is asked in one session."""
     from lingxi.rag.api import open_kb
 
+    from lingxi.errors import ConfigError
+    from lingxi.memory.strategies import STRATEGIES
+
+    if memory is not None and memory not in STRATEGIES:  # before the first question, which would be lost
+        raise ConfigError(f"Unknown memory strategy '{memory}'.", f"use one of: {', '.join(STRATEGIES)}")
     base = open_kb(kb)
     name = session or time.strftime("chat-%Y%m%d-%H%M%S")
     err.print(f"lingxi chat over '{kb}' (session {name}); answers cite the knowledge base. /exit or Ctrl-D to leave.",

@@ -104,8 +104,10 @@ def show(name: Annotated[str, typer.Argument(help="Alias or model spec.")], as_j
 
 def _gguf_metadata(path: Path) -> dict[str, str]:
     from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
 
-    llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    with suppress_stdout_stderr(disable=False):  # llama.cpp's own context warnings are not ours to show
+        llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
     keep = ("general.", "tokenizer.ggml.model", "context_length", "embedding_length", "block_count")
     return {k: (v if len(v) < 80 else v[:77] + "...") for k, v in sorted(llm.metadata.items()) if any(s in k for s in keep)}
 

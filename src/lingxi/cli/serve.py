@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
+from lingxi.errors import ConfigError
+
 keys_app = typer.Typer(name="keys", help="API keys for `lingxi serve` (stored hashed in the home database).",
                        no_args_is_help=True)
 traces_app = typer.Typer(name="traces", help="Model calls recorded in the home database (server, CLI and library).",
@@ -73,8 +75,27 @@ def serve_command(
                             " (or use --no-auth on 127.0.0.1).", fg="yellow", err=True)
         finally:
             conn.close()
+    _check_port(host, port)
     typer.echo(f"lingxi serving on http://{host}:{port}/v1 (default model: {settings.default_model})", err=True)
     uvicorn.run(create_app(settings, serve), host=host, port=port, log_level=log_level, timeout_keep_alive=keep_alive)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Say so in one sentence, before uvicorn logs errors, when the address is taken or not ours."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host.strip("[]"), port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"Port {port} on {host} is already in use (another lingxi serve, or another "
+                                  "program).", f"stop it, or choose another port: lingxi serve --port {port + 1}") from exc
+            raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.",
+                              "check --host (an address of this machine) and --port") from exc
 
 
 def cor_list(values: list[str] | None) -> list[str]:

@@ -2,6 +2,7 @@
 
     fake = ScriptedChat(["Hello!", {"tool_calls": [{"name": "calc", "arguments": {"x": 1}}]}])
 
+A reply ``<<crash:SIGSEGV>>`` kills the process with that signal (to test crash supervision).
 Each call takes the next reply from the queue; when the queue is empty it uses
 `default` (if given) or raises. It honours the same SamplingParams as a real
 model: max_tokens (cuts on its own word/character tokens), stop, n, logprobs
@@ -11,7 +12,9 @@ and JSON mode (a reply that is not valid JSON under JSON mode is an error).
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import threading
 import time
 from collections import deque
@@ -73,7 +76,8 @@ class ScriptedChat:
         msgs, p = as_messages(messages), as_params(params)
         prompt_tokens = sum(self.count_tokens(m.content or "") for m in msgs)
         self.calls.append({"messages": msgs, "params": p, "tools": tools})
-        replies = [self._next() for _ in range(p.n)]
+        replies = [_forced(self._next(), tools) if tools and p.tool_choice == "required" else self._next()
+                   for _ in range(p.n)]
         completion_tokens = 0
         for index, reply in enumerate(replies):
             for delta in self._play(index, reply, p):
@@ -95,6 +99,8 @@ class ScriptedChat:
             yield Delta(index=index, tool_calls=parse_tool_calls(calls), finish_reason="tool_calls")
             return
         text = reply.get("content", "") if isinstance(reply, dict) else reply
+        if text.startswith("<<crash:") and text.endswith(">>"):  # dies like native code does, to test supervision
+            os.kill(os.getpid(), getattr(signal, text[8:-2]))
         schema = json_schema_of(p)
         if schema is not None:
             text = text if reply is not self.default else json.dumps(example_of(schema), ensure_ascii=False)
@@ -111,6 +117,15 @@ class ScriptedChat:
             time.sleep(0)  # yield the GIL like a real stream would
         if not pieces:
             yield Delta(index=index, finish_reason="stop" if stopped or finish == "stop" else finish)
+
+
+def _forced(reply: Reply, tools: list[dict]) -> Reply:
+    """Under tool_choice "required" a reply that is no call becomes a call of the first tool with
+    example arguments (what a constrained real model would at least produce)."""
+    if isinstance(reply, dict) and reply.get("tool_calls"):
+        return reply
+    fn = tools[0].get("function") or tools[0]
+    return {"tool_calls": [{"name": fn["name"], "arguments": example_of(fn.get("parameters") or {"type": "object"})}]}
 
 
 def _token_id(piece: str) -> int:

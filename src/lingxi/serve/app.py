@@ -23,12 +23,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from lingxi.config import Settings, load_settings
 from lingxi.models.base import ChatModel, EmbeddingModel
-from lingxi.serve import errors, page, passages, sessions
+from lingxi.serve import errors, openapi, page, passages, sessions
 from lingxi.serve.embeddings import Embedders
 from lingxi.serve.kb import KnowledgeBases
 from lingxi.serve.embeddings import router as embeddings_router
 from lingxi.serve.routes import router
-from lingxi.serve.settings import ServeSettings
+from lingxi.serve.settings import OPS_PATHS, ServeSettings
 from lingxi.serve.state import Server
 
 log = logging.getLogger("lingxi.serve")
@@ -62,11 +62,13 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.include_router(sessions.router)
     app.include_router(passages.router)
     _ops_routes(app)
+    openapi.install(app)
     if serve.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=serve.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(_OpsNeedKey)
     app.add_middleware(_CountRequests)
     return app
 
@@ -100,6 +102,27 @@ def _ops_routes(app: FastAPI) -> None:
     async def metrics(request: Request) -> PlainTextResponse:
         srv: Server = request.app.state.lingxi
         return PlainTextResponse(srv.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class _OpsNeedKey:
+    """With auth on, the operations routes (/readyz, /metrics, /docs, /openapi.json) need a key too,
+    unless listed in the setting public_paths (default: only /healthz)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        srv = getattr(scope["app"].state, "lingxi", None) if scope["type"] == "http" else None
+        path = scope.get("path", "")
+        if srv is not None and not srv.serve.no_auth and path in OPS_PATHS and path not in srv.serve.public_paths:
+            from starlette.requests import Request as StarletteRequest
+
+            try:
+                srv.authenticate(StarletteRequest(scope))
+            except errors.ApiError as exc:
+                await exc.response()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class _CountRequests:

@@ -27,6 +27,7 @@ the footnotes last. ``GET /v1/models`` lists ``kb:NAME`` for each knowledge base
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from typing import Any
@@ -108,7 +109,28 @@ def answer(kb: Any, chat: Any, msgs: list[Message], options: Any = None) -> Any:
             asked = None
     question = msgs[last].content
     query = rewrite(question, turns, chat) if turns else question
-    return answer_question(question, kb, chat, history=history, query=query, options=options)
+    return relative_sources(answer_question(question, kb, chat, history=history, query=query, options=options), kb)
+
+
+def relative_sources(ans: Any, kb: Any) -> Any:
+    """The answer with its file paths relative to the folder the KB was ingested from (the common
+    folder of its sources), so that API clients never see this server's absolute paths."""
+    try:
+        known = list(kb.store.sources())
+    except Exception:  # noqa: BLE001 - a store that cannot list sources: show file names only
+        known = []
+    base = os.path.commonpath(known) if known else ""
+    if base in known:  # a KB of one file: its folder
+        base = os.path.dirname(base)
+
+    def shown(source: str) -> str:
+        if base and (source == base or source.startswith(base.rstrip(os.sep) + os.sep)):
+            return os.path.relpath(source, base)
+        return os.path.basename(source) if os.path.isabs(source) else source
+
+    return ans.model_copy(update={
+        "citations": [c.model_copy(update={"source": shown(c.source)}) for c in ans.citations],
+        "sources": [x.model_copy(update={"source": shown(x.source)}) for x in ans.sources]})
 
 
 def strip_footnotes(text: str) -> str:

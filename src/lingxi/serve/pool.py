@@ -131,7 +131,7 @@ class ModelPool:
     def _evict(self) -> None:
         idle = [n for n, s in self._served.items() if not s.gate.active and not s.gate.waiting]
         while len(self._served) > MAX_OPEN and idle:
-            del self._served[idle.pop(0)]
+            _close(self._served.pop(idle.pop(0)).model)
 
     def _open(self, name: str) -> Served:
         spec = None
@@ -139,8 +139,9 @@ class ModelPool:
             model = open_chat(self.overrides[name], self._settings(), name=name)
         else:
             spec = self._spec(name)
+            isolate = self.serve.isolate == "all" or (self.serve.isolate == "local" and spec.provider in LOCAL_PROVIDERS)
             try:
-                model = open_chat(name, self._settings(), cache=False)
+                model = open_chat(name, self._settings(), cache=False, isolate=isolate)
             except ConfigError as exc:
                 raise ApiError(500, f"The model '{name}' is misconfigured on this server: {exc}",
                                code="model_misconfigured") from exc
@@ -168,6 +169,15 @@ class ModelPool:
     def status(self) -> dict[str, dict[str, Any]]:
         return {redact(s.name): {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting,
                                  "calls": s.calls} for s in self._served.values()}
+
+    def gauges(self) -> dict[str, dict[str, int]]:
+        """Requests running and waiting per model label (for /metrics)."""
+        out: dict[str, dict[str, int]] = {}
+        for s in list(self._served.values()):
+            g = out.setdefault(self.label(s.name), {"running": 0, "waiting": 0})
+            g["running"] += s.gate.active
+            g["waiting"] += s.gate.waiting
+        return out
 
     def label(self, name: str) -> str:
         """The /metrics label for a model: its name if the server lists it, else "other" (a bounded set,
@@ -207,6 +217,18 @@ class ModelPool:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        for served in list(self._served.values()):
+            _close(served.model)
+
+
+def _close(model: Any) -> None:
+    """Release what a model holds outside this process (a worker process); most providers hold nothing."""
+    close = getattr(getattr(model, "wrapped", model), "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - closing must not fail a shutdown
+            pass
 
 
 def _in_context(fn: Callable[..., Any], queue_s: float) -> Callable[..., Any]:

