@@ -72,7 +72,7 @@ def test_footnotes_open_the_passage_with_its_file_and_page(browser, server, shot
         panel.locator(".passage-text mark").wait_for()
         assert panel.locator(".passage-title").inner_text() == "[1] guide.pdf"
         assert panel.locator(".passage-page").inner_text() == "page 2"
-        assert panel.locator(".passage-file").inner_text().endswith("docs/guide.pdf")
+        assert panel.locator(".passage-file").inner_text() == "guide.pdf"  # as the citation names it
         assert "port 8700" in panel.locator(".passage-text mark").inner_text()
         shot(page, "12-citation-passage")
         with page.expect_popup() as popup:

@@ -49,7 +49,7 @@ def test_the_passage_comes_with_its_file_and_page(kb_server):
                   headers=kb_server.headers)
     body = r.json()
     assert r.status_code == 200 and body["page"] == 2 and body["file"] == "guide.pdf"
-    assert body["source"] == str(kb_server.docs / "guide.pdf") and "port 8700" in body["text"]
+    assert body["source"] == "guide.pdf" and "port 8700" in body["text"]  # as citations show it: no server path
     no_quote = http.get(f"{kb_server.url}/api/kb/manual/passages/{cite['chunk_id']}", headers=kb_server.headers)
     assert no_quote.status_code == 404  # no vectors here (embed="later"): only the quote finds it
     gone = http.get(f"{kb_server.url}/api/kb/manual/passages/0123456789abcdef01234567", params={"quote": "port"},
@@ -62,8 +62,7 @@ def test_the_passage_comes_with_its_file_and_page(kb_server):
 
 def test_the_file_is_an_inert_attachment(kb_server):
     for name, first in [("guide.pdf", b"%PDF"), ("page.html", b"<html>")]:
-        r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": str(kb_server.docs / name)},
-                      headers=kb_server.headers)
+        r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": name}, headers=kb_server.headers)
         assert r.status_code == 200 and r.content.startswith(first)
         assert r.headers["content-type"] == "application/octet-stream"  # an HTML source never renders as a page
         assert r.headers["content-disposition"].startswith("attachment;")
@@ -71,7 +70,8 @@ def test_the_file_is_an_inert_attachment(kb_server):
 
 
 def test_only_the_kbs_own_sources_are_served(kb_server):
-    for source in ["/etc/passwd", "docs/guide.pdf", "", "../../lingxi.db", str(kb_server.docs / ".." / "lingxi.db")]:
+    for source in ["/etc/passwd", "docs/guide.pdf", "", "../../lingxi.db", str(kb_server.docs / ".." / "lingxi.db"),
+                   str(kb_server.docs / "guide.pdf")]:  # not even a source's absolute path: only its shown name
         r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": source}, headers=kb_server.headers)
         assert r.status_code == 404 and r.json()["error"]["code"] == "source_not_found", source
 
@@ -79,8 +79,9 @@ def test_only_the_kbs_own_sources_are_served(kb_server):
 def test_a_moved_source_or_a_fifo_in_its_place_is_a_404(kb_server):
     pdf = kb_server.docs / "notes.md"
     pdf.unlink()
-    r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": str(pdf)}, headers=kb_server.headers)
+    r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": "notes.md"}, headers=kb_server.headers)
     assert r.status_code == 404 and "moved or deleted" in r.json()["error"]["message"]
+    assert str(kb_server.docs) not in r.text  # the server's folders stay unsaid
     os.mkfifo(pdf)
-    r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": str(pdf)}, headers=kb_server.headers)
+    r = http.get(f"{kb_server.url}/api/kb/manual/file", params={"source": "notes.md"}, headers=kb_server.headers)
     assert r.status_code == 404 and "regular file" in r.json()["error"]["message"]

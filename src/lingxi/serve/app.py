@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.include_router(sessions.router)
     app.include_router(passages.router)
     _ops_routes(app)
-    openapi.install(app)
+    openapi.install(app, {**page.BODIES, **sessions.BODIES})
     if serve.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

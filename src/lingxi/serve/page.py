@@ -44,6 +44,9 @@ class Feedback(BaseModel):
     message_id: int | None = None  # the saved answer (in a conversation) this rates
 
 
+BODIES = {"/api/feedback": Feedback}  # POST bodies, for /openapi.json
+
+
 def _caller(request: Request) -> Caller:
     return request.app.state.lingxi.authenticate(request)
 

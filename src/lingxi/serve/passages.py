@@ -3,6 +3,9 @@
     GET /api/kb/{name}/passages/{chunk_id}?quote=...   the cited passage: its file, page, headings, whole text
     GET /api/kb/{name}/file?source=PATH               the file itself, when it is one of the KB's sources
 
+Paths are shown as the citations show them (`kb.relative_sources`: relative to the folder
+the KB was ingested from, never this server's absolute paths), and the file route takes
+that same name back: it is looked up among the KB's sources, never joined to a folder.
 The file is always sent as an attachment of type application/octet-stream, under a
 sandboxing Content-Security-Policy, so an HTML or SVG document in a knowledge base
 can never run as this site's page; the page decides how to show it (a PDF at its page,
@@ -32,6 +35,21 @@ def _caller(request: Request) -> Caller:
     return request.app.state.lingxi.authenticate(request)
 
 
+def shown_names(sources: list[str]) -> dict[str, str]:
+    """Each source's name as citations show it (the rule of `kb.relative_sources`): relative
+    to the sources' common folder, else its file name."""
+    base = os.path.commonpath(sources) if sources else ""
+    if base in sources:  # a KB of one file: its folder
+        base = os.path.dirname(base)
+
+    def shown(source: str) -> str:
+        if base and source.startswith(base.rstrip(os.sep) + os.sep):
+            return os.path.relpath(source, base)
+        return os.path.basename(source) if os.path.isabs(source) else source
+
+    return {source: shown(source) for source in sources}
+
+
 def _find_chunk(base: Any, chunk_id: str, quote: str) -> Any:
     """The chunk `chunk_id`: by keyword search on its own quote, else by its own vector."""
     where = {"id": chunk_id}
@@ -56,26 +74,29 @@ async def passage(name: str, chunk_id: str, request: Request, quote: str = "",
         raise ApiError(404, f"The knowledge base '{name}' holds no passage {chunk_id} with that quote (its file "
                        "may have changed since the answer); ask again for a fresh citation.",
                        param="chunk_id", code="passage_not_found")
-    return {"kb": name, "chunk_id": chunk.id, "source": chunk.source, "page": chunk.page,
-            "headings": list(chunk.headings), "text": chunk.text, "start": chunk.start, "end": chunk.end,
-            "file": Path(chunk.source).name}
+    names = shown_names(list(await asyncio.to_thread(base.sources)))
+    return {"kb": name, "chunk_id": chunk.id, "source": names.get(chunk.source, Path(chunk.source).name),
+            "page": chunk.page, "headings": list(chunk.headings), "text": chunk.text, "start": chunk.start,
+            "end": chunk.end, "file": Path(chunk.source).name}
 
 
-def _read_source(base: Any, name: str, source: str) -> bytes:
-    if source not in base.sources():
-        raise ApiError(404, f"'{source}' is not a file of the knowledge base '{name}'.", param="source",
-                       code="source_not_found")
+def _read_source(base: Any, name: str, shown: str) -> bytes:
+    found = [path for path, label in shown_names(list(base.sources())).items() if label == shown]
+    if len(found) != 1:
+        raise ApiError(404, f"'{shown}' is not a file of the knowledge base '{name}' (use the name a citation "
+                       "shows).", param="source", code="source_not_found")
+    source = found[0]
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)  # a fifo put in its place must not hang the server
     except OSError as exc:
-        raise ApiError(404, f"The file '{source}' cannot be read any more ({exc.strerror}); it was moved or "
+        raise ApiError(404, f"The file '{shown}' cannot be read any more ({exc.strerror}); it was moved or "
                        "deleted after ingest.", param="source", code="source_not_found") from exc
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise ApiError(404, f"'{source}' is no longer a regular file.", param="source", code="source_not_found")
+            raise ApiError(404, f"'{shown}' is no longer a regular file.", param="source", code="source_not_found")
         if info.st_size > MAX_FILE_BYTES:
-            raise ApiError(413, f"The file '{source}' is {info.st_size} bytes; the page opens files of at most "
+            raise ApiError(413, f"The file '{shown}' is {info.st_size} bytes; the page opens files of at most "
                            f"{MAX_FILE_BYTES} bytes. Open it on the server instead.", code="file_too_large")
         return f.read(MAX_FILE_BYTES + 1)
 

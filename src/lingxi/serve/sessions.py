@@ -80,6 +80,9 @@ class NewSession(SessionEdit):
     messages: list[NewMessage] = Field(default_factory=list, max_length=50)  # its first messages, if any
 
 
+BODIES = {"/api/sessions": NewSession, "/api/sessions/{sid}/messages": NewMessages}  # POST bodies, for /openapi.json
+
+
 async def _body(request: Request, kind: type[BaseModel]) -> Any:
     try:
         return kind.model_validate(await read_json(request, request.app.state.lingxi.serve.max_body_bytes))
