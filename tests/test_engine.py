@@ -113,8 +113,12 @@ def test_a_native_crash_in_a_command_ends_in_one_sentence(tmp_path):
     assert ok.returncode == 3 and ok.stderr == ""
 
 
-def test_threads_follow_the_physical_cores():
-    assert engine.default_threads() == engine.physical_cores() >= 1
+def test_threads_follow_the_free_physical_cores(monkeypatch):
+    monkeypatch.setattr(engine, "physical_cores", lambda: 4)
+    assert engine.default_threads(load=0.0) == 4  # an idle machine: every core
+    assert engine.default_threads(load=1.0) == 4  # half a core of noise is ignored
+    assert engine.default_threads(load=2.5) == 2
+    assert engine.default_threads(load=30.0) == 1  # never zero, never more threads than free cores
     assert LlamaCppChat("x.gguf").n_threads is None  # chosen at load time by default_threads()
 
 

@@ -58,7 +58,7 @@ def api_key(serve_home: Path, live: LiveServer) -> str:
 def client(live: LiveServer, api_key: str) -> Any:
     import openai
 
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=api_key, max_retries=0, timeout=60)
+    return openai.OpenAI(base_url=live.url + "/v1", api_key=api_key, max_retries=0, timeout=180)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def test_tools_reach_a_model_whose_template_ignores_them(client):
 
 def test_tool_choice_required_forces_a_call(client):
     reply = client.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER, TIME], tool_choice="required",
-                                           max_tokens=48, temperature=0)
+                                           max_tokens=40, temperature=0)
     choice = reply.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.tool_calls
     call = choice.message.tool_calls[0]
@@ -45,14 +45,14 @@ def test_tool_choice_required_forces_a_call(client):
 
 
 def test_a_named_tool_choice_calls_that_function(client):
-    reply = client.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER, TIME], max_tokens=48,
+    reply = client.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER, TIME], max_tokens=40,
                                            tool_choice={"type": "function", "function": {"name": "get_time"}},
                                            temperature=0)
     assert reply.choices[0].message.tool_calls[0].function.name == "get_time"
 
 
 def test_streamed_tool_calls_arrive_as_tool_call_deltas(client):
-    chunks = list(client.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER], max_tokens=48,
+    chunks = list(client.chat.completions.create(model="smollm2", messages=ASK, tools=[WEATHER], max_tokens=40,
                                                  tool_choice="required", temperature=0, stream=True))
     calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)

@@ -12,6 +12,7 @@ bench/results/langchain_standard.md (run: pytest tests/serve/test_serve_langchai
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ class _Lingxi(ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": self.model_name, "base_url": URL["base"], "api_key": "unused", "max_retries": 0,
-                "max_tokens": 64, "temperature": 0, "timeout": 120}
+                "max_tokens": 64, "temperature": 0, "timeout": 300, "stream_usage": True}
 
     @property
     def has_tool_choice(self) -> bool:
@@ -78,12 +79,14 @@ def _model_limits(reasons: dict[str, str]) -> Any:
     def apply(cls: type) -> type:
         for name, why in reasons.items():
             original = getattr(ChatModelIntegrationTests, name)
-
-            def test(self: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
-                return _original(self, *args, **kw)
-
-            test.__name__ = name
-            setattr(cls, name, pytest.mark.xfail(reason=why, strict=False)(test))
+            # a copy of the suite's own function (same signature, fixtures and async-ness), marked for this class only
+            test = types.FunctionType(original.__code__, original.__globals__, name, original.__defaults__,
+                                      original.__closure__)
+            test.__kwdefaults__ = original.__kwdefaults__
+            test.__dict__.update({k: v for k, v in original.__dict__.items() if k != "pytestmark"})
+            test.pytestmark = [*getattr(original, "pytestmark", []), pytest.mark.xfail(reason=why, strict=False).mark]
+            test.__qualname__ = f"{cls.__name__}.{name}"
+            setattr(cls, name, test)
         return cls
 
     return apply
@@ -105,15 +108,11 @@ class TestSmolLM2(_Lingxi):
 
 
 @_model_limits({
-    "test_tool_calling": "the scripted fake calls the tool with example arguments, not the ones the question asks for",
-    "test_tool_calling_async": "the scripted fake calls the tool with example arguments",
-    "test_structured_few_shot_examples": "the scripted fake does not read examples",
+    "test_tool_calling": "the scripted fake calls the tool with example arguments ({'input': 0}), not the 3 asked for",
+    "test_tool_calling_async": "the scripted fake calls the tool with example arguments, not the 3 asked for",
     "test_agent_loop": "the scripted fake does not read the tool's result",
-    "test_unicode_tool_call_integration": "the scripted fake calls the tool with example arguments",
-    "test_structured_output": "the scripted fake answers the schema's example value, not a joke",
-    "test_structured_output_async": "the scripted fake answers the schema's example value",
-    "test_structured_output_optional_param": "the scripted fake answers the schema's example value",
-    "test_json_mode": "the scripted fake answers a fixed reply, not the asked JSON",
+    "test_unicode_tool_call_integration": "the scripted fake calls the tool with example arguments, not the asked text",
+    "test_json_mode": "the scripted fake answers {} in JSON mode: the keys are asked for in prose, not a schema",
 })
 class TestScripted(_Lingxi):
     model_name = "scripted"

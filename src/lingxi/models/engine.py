@@ -100,10 +100,19 @@ def physical_cores() -> int:
     return len(cores) or len(usable) or 1
 
 
-def default_threads() -> int:
-    """Threads for local generation: one per physical core this process may use (measured on
-    2 cores: 2 threads decode ~1.8x faster than 1; hyper-threads add nothing to a memory-bound decode)."""
-    return max(1, physical_cores())
+def default_threads(load: float | None = None) -> int:
+    """Threads for local generation: one per physical core this process may use, less the cores other
+    work keeps busy (the 1-minute load average). Hyper-threads add nothing to a memory-bound decode, and
+    a thread that has to wait for a busy core stalls every token: measured with SmolLM2 on 2 cores at
+    load 11, 1 thread decoded 3.3 tok/s and 2 threads 0.8 tok/s (bench/results/threads.md)."""
+    cores = physical_cores()
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:
+            load = 0.0
+    free = cores - max(0.0, load - 0.5)  # half a core of background noise is ignored
+    return max(1, min(cores, int(free + 0.5)))
 
 
 def system_info() -> str:

@@ -134,7 +134,15 @@ def _token_id(piece: str) -> int:
 
 def example_of(schema: dict[str, Any]) -> Any:
     """A small value that satisfies a JSON schema (what the fake answers in JSON mode by default)."""
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return example_of(options[0])
+    if "const" in schema:
+        return schema["const"]
     kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "object":
