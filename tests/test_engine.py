@@ -113,13 +113,15 @@ def test_a_native_crash_in_a_command_ends_in_one_sentence(tmp_path):
     assert ok.returncode == 3 and ok.stderr == ""
 
 
-def test_threads_follow_the_free_physical_cores(monkeypatch):
-    monkeypatch.setattr(engine, "physical_cores", lambda: 4)
-    assert engine.default_threads(load=0.0) == 4  # an idle machine: every core
-    assert engine.default_threads(load=1.0) == 4  # half a core of noise is ignored
-    assert engine.default_threads(load=2.5) == 2
-    assert engine.default_threads(load=30.0) == 1  # never zero, never more threads than free cores
+def test_threads_follow_the_physical_cores_and_openmp_waits_passively(gguf_path):
+    assert engine.default_threads() == engine.physical_cores() >= 1
     assert LlamaCppChat("x.gguf").n_threads is None  # chosen at load time by default_threads()
+    code = ("import os; os.environ.pop('OMP_WAIT_POLICY', None)\n"
+            "from lingxi.models.llamacpp import LlamaCppChat\n"
+            f"LlamaCppChat({str(gguf_path)!r}).count_tokens('hi')\n"
+            "print(os.environ.get('OMP_WAIT_POLICY'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "PASSIVE", done.stderr
 
 
 def test_doctor_json_reports_every_part():

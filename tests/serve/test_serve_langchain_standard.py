@@ -95,13 +95,16 @@ def _model_limits(reasons: dict[str, str]) -> Any:
 SMALL = "SmolLM2-135M cannot"
 
 
+STRING = f"{SMALL} close a free-text JSON string: under the schema's grammar the joke runs past 64 tokens"
+
+
 @_model_limits({
-    "test_tool_calling": f"{SMALL} read the argument '3' out of the question reliably (it calls the tool; args vary)",
-    "test_tool_calling_async": f"{SMALL} read the argument '3' out of the question reliably",
-    "test_structured_few_shot_examples": f"{SMALL} follow few-shot tool-call examples",
-    "test_agent_loop": f"{SMALL} answer from a tool result reliably",
-    "test_unicode_tool_call_integration": f"{SMALL} copy the given unicode argument into a call reliably",
-    "test_tool_calling_with_no_arguments": f"{SMALL} always pick the argument-less tool",
+    "test_structured_output": STRING,
+    "test_structured_output_async": STRING,
+    "test_structured_output_pydantic_2_v1": STRING,
+    "test_structured_output_optional_param": STRING,
+    "test_json_mode": STRING,
+    "test_agent_loop": f"{SMALL} decide by itself to call the weather tool (tool_choice auto): it answers in prose",
 })
 class TestSmolLM2(_Lingxi):
     model_name = "smollm2"

@@ -3,13 +3,19 @@
 Integers are exact and unbounded (2**100 + 51 is exact), but results are capped
 at MAX_BITS so that `9**9**9` is refused instead of eating the machine. `^` means
 power (as people write it), `×`/`÷` and full-width digits are accepted.
+
+Integers longer than Python's int-to-str limit (4,300 digits: `2**20000` has 6,021)
+are written as a short exact summary: scientific notation, the digit count and the
+first and last digits (decimal converts them without the limit).
 """
 
 from __future__ import annotations
 
 import ast
+import decimal
 import math
 import operator
+import sys
 import unicodedata
 from typing import Any
 
@@ -40,8 +46,12 @@ def calculate(expression: str) -> int | float | bool:
         raise ToolError("The expression is empty.", _HINT)
     try:
         tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise ToolError(f"'{expression}' is not an arithmetic expression: {exc.msg}.", _HINT) from None
+    except (SyntaxError, ValueError) as exc:
+        msg = getattr(exc, "msg", str(exc))
+        if "Exceeds the limit" in msg:  # a literal over the int-to-str limit
+            raise ToolError(f"A number in the expression has more than {_digit_limit():,} digits, more than the "
+                            "calculator reads.", "write big numbers as powers, such as 2**20000") from None
+        raise ToolError(f"'{_cut(expression)}' is not an arithmetic expression: {msg}.", _HINT) from None
     return _eval(tree.body)
 
 
@@ -50,7 +60,36 @@ def format_number(value: Any) -> str:
         return str(int(value))
     if isinstance(value, float):
         return repr(round(value, 12))
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * _digit_limit():
+        return _big_int(value)
     return str(value)
+
+
+def _digit_limit() -> int:
+    return sys.get_int_max_str_digits() or 4300
+
+
+def _big_int(value: int) -> str:
+    """Every digit up to the int-to-str limit, else `3.98027684033797e+6020 (6,021 digits: 39802768…3406309376)`."""
+    digits = str(decimal.Decimal(abs(value)))
+    sign = "-" if value < 0 else ""
+    if len(digits) <= _digit_limit():
+        return sign + digits
+    return (f"{decimal.Decimal(value):.14e} (an exact integer of {len(digits):,} digits: "
+            f"{sign}{digits[:20]}…{digits[-20:]})")
+
+
+def _cut(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _short(args: list[Any]) -> str:
+    def one(a: Any) -> str:
+        if isinstance(a, int) and a.bit_length() > 100:
+            return f"<an integer of about {int(a.bit_length() * 0.30103) + 1:,} digits>"
+        return _cut(format_number(a), 30)
+
+    return "(" + ", ".join(one(a) for a in args) + ")"
 
 
 def _eval(node: ast.AST) -> Any:
@@ -68,13 +107,16 @@ def _eval(node: ast.AST) -> Any:
             return _BIN[type(node.op)](left, right)
         except ZeroDivisionError:
             raise ToolError("Division by zero.", "check the divisor") from None
+        except OverflowError:
+            raise ToolError("The result is too large for a floating-point number.",
+                            "keep big numbers integers: // divides them exactly") from None
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand))
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
         return _CMP[type(node.ops[0])](_eval(node.left), _eval(node.comparators[0]))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS and not node.keywords:
         return _call(node.func.id, [_eval(a) for a in node.args])
-    raise ToolError(f"'{ast.unparse(node)}' is not allowed in the calculator.", _HINT)
+    raise ToolError(f"'{_cut(ast.unparse(node))}' is not allowed in the calculator.", _HINT)
 
 
 def _call(name: str, args: list[Any]) -> Any:
@@ -83,7 +125,7 @@ def _call(name: str, args: list[Any]) -> Any:
     try:
         return _FUNCS[name](*args)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ToolError(f"{name}{tuple(args)} failed: {exc}.", _HINT) from None
+        raise ToolError(f"{name}{_short(args)} failed: {exc}.", _HINT) from None
 
 
 def _power(base: Any, exp: Any) -> Any:

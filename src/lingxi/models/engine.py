@@ -100,19 +100,19 @@ def physical_cores() -> int:
     return len(cores) or len(usable) or 1
 
 
-def default_threads(load: float | None = None) -> int:
-    """Threads for local generation: one per physical core this process may use, less the cores other
-    work keeps busy (the 1-minute load average). Hyper-threads add nothing to a memory-bound decode, and
-    a thread that has to wait for a busy core stalls every token: measured with SmolLM2 on 2 cores at
-    load 11, 1 thread decoded 3.3 tok/s and 2 threads 0.8 tok/s (bench/results/threads.md)."""
-    cores = physical_cores()
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
-    free = cores - max(0.0, load - 0.5)  # half a core of background noise is ignored
-    return max(1, min(cores, int(free + 0.5)))
+def default_threads() -> int:
+    """Threads for local generation: one per physical core this process may use (hyper-threads add
+    nothing to a memory-bound decode). With OpenMP's threads waiting passively (OMP_WAIT_POLICY=PASSIVE,
+    which lingxi sets unless you do), all cores stay the best choice on a busy machine too: measured
+    with SmolLM2 on 2 cores at load 6, 2 threads 20.1 tok/s, 1 thread 18.3; with spinning waits 2 threads
+    fell to 1.6 tok/s (bench/results/engine_builds.md)."""
+    return max(1, physical_cores())
+
+
+def quiet_openmp() -> None:
+    """Make OpenMP threads sleep rather than spin while they wait (unless the user chose): before the
+    engine's library is loaded. Spinning threads on a shared machine stall every token."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def system_info() -> str:

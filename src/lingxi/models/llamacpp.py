@@ -25,7 +25,7 @@ from lingxi.models.base import (
     parse_tool_calls,
     template_tool_calls,
 )
-from lingxi.models.engine import default_threads, engine_info, load_verdict, reinstall_command
+from lingxi.models.engine import default_threads, engine_info, load_verdict, quiet_openmp, reinstall_command
 from lingxi.models.files import resolve_path
 from lingxi.models.local_tools import CallFilter, prepare
 from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
@@ -94,6 +94,7 @@ class LlamaCppChat:
     def _load(self, logits_all: bool = False) -> Any:
         attr = "_llm_logits" if logits_all else "_llm"
         if getattr(self, attr) is None:
+            quiet_openmp()  # before llama.cpp's OpenMP runtime starts
             try:
                 from llama_cpp import Llama
             except ImportError as exc:
