@@ -98,6 +98,16 @@ def test_not_json_and_unknown_ids(live, api_key):
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
     assert http.get(live.url + "/api/sessions/abc", headers=h).status_code == 400
     assert http.get(live.url + "/api/sessions/99999999", headers=h).status_code == 404
+    huge = "9" * 30  # past SQLite's 64-bit integers (found by the schemathesis fuzz: it was a 500)
+    for method in ("GET", "PATCH", "DELETE"):
+        r = http.request(method, f"{live.url}/api/sessions/{huge}", json={"title": "x"}, headers=h)
+        assert r.status_code == 400 and r.json()["error"]["param"] == "path.sid", (method, r.text)
+    r = http.post(f"{live.url}/api/sessions/{huge}/messages", json={"messages": [{"role": "user", "content": "x"}]},
+                  headers=h)
+    assert r.status_code == 400
+    r = http.post(live.url + "/api/feedback", headers=h, json={"model": "fake", "messages": [], "answer": "a",
+                                                               "rating": 1, "message_id": int(huge)})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "message_id"
 
 
 def test_without_keys_the_cli_sessions_are_listed(start_server, tmp_path: Any):

@@ -41,7 +41,7 @@ class Feedback(BaseModel):
     answer: str
     rating: int = Field(ge=-1, le=1)
     comment: str | None = None
-    message_id: int | None = None  # the saved answer (in a conversation) this rates
+    message_id: int | None = Field(None, ge=1, le=2**63 - 1)  # the saved answer (in a conversation) this rates
 
 
 BODIES = {"/api/feedback": Feedback}  # POST bodies, for /openapi.json

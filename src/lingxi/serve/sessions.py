@@ -26,7 +26,7 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lingxi import db
@@ -36,6 +36,8 @@ from lingxi.serve.state import Caller, read_json
 router = APIRouter()
 T = TypeVar("T")
 TITLE_CHARS = 60
+SQLITE_MAX = 2**63 - 1
+Sid = Path(ge=1, le=SQLITE_MAX, description="the conversation's id")  # SQLite integers are 64-bit
 _COLUMNS = "s.id, s.name, s.title, s.model, s.kb, s.created_at, s.updated_at"
 
 
@@ -167,7 +169,7 @@ async def create_session(request: Request, who: Caller = Depends(_caller)) -> di
 
 
 @router.get("/api/sessions/{sid}")
-async def get_session(sid: int, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
+async def get_session(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
     def fn(conn: sqlite3.Connection) -> dict[str, Any]:
         card = _card(_find(conn, sid, _owner(who)))
         rows = conn.execute("SELECT id, ts, role, content, meta FROM session_messages WHERE session_id = ? "
@@ -187,7 +189,7 @@ def _meta(text: str) -> dict[str, Any]:
 
 
 @router.patch("/api/sessions/{sid}")
-async def edit_session(sid: int, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
+async def edit_session(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
     edit: SessionEdit = await _body(request, SessionEdit)
     changes = edit.model_dump(exclude_unset=True)
     if changes.get("title", "") is None:
@@ -204,7 +206,7 @@ async def edit_session(sid: int, request: Request, who: Caller = Depends(_caller
 
 
 @router.delete("/api/sessions/{sid}")
-async def delete_session(sid: int, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
+async def delete_session(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
     def fn(conn: sqlite3.Connection) -> dict[str, Any]:
         _find(conn, sid, _owner(who))
         conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))  # its messages go with it (ON DELETE CASCADE)
@@ -214,7 +216,7 @@ async def delete_session(sid: int, request: Request, who: Caller = Depends(_call
 
 
 @router.post("/api/sessions/{sid}/messages")
-async def add_messages(sid: int, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
+async def add_messages(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
     new: NewMessages = await _body(request, NewMessages)
 
     def fn(conn: sqlite3.Connection) -> dict[str, Any]:
