@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,15 @@ from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Tok
 
 log = logging.getLogger("lingxi.engine")
 _warned: set[str] = set()
+_loaded: weakref.WeakSet[LlamaCppChat] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free llama.cpp contexts before the interpreter tears its modules down (llama-cpp-python's own
+    __del__ then finds its library half gone and prints a TypeError)."""
+    for model in list(_loaded):
+        model.close()
 
 
 def _check_engine(path: Path) -> None:
@@ -115,7 +126,17 @@ class LlamaCppChat:
                     f"llama.cpp could not load {path}: {exc}.", "check that the file is a complete, valid GGUF model"
                 ) from exc
             setattr(self, attr, llm)
+            _loaded.add(self)
         return getattr(self, attr)
+
+    def close(self) -> None:
+        """Free the loaded contexts (the next call loads again)."""
+        with self._lock:
+            for attr in ("_llm", "_llm_logits"):
+                llm = getattr(self, attr)
+                if llm is not None:
+                    llm.close()
+                    setattr(self, attr, None)
 
     # -- chat ----------------------------------------------------------------
     def chat(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Completion:
