@@ -126,6 +126,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX session_messages_session ON session_messages (session_id, id);
         """,
     ),
+    (
+        6,
+        "sessions for the web page: a title people can rename, and the API key that owns each one",
+        """
+        ALTER TABLE sessions ADD COLUMN title TEXT;       -- NULL: show the name
+        ALTER TABLE sessions ADD COLUMN key_id INTEGER;  -- NULL: the local user (CLI, or a server without keys)
+        CREATE INDEX sessions_key_updated ON sessions (key_id, updated_at);
+        """,
+    ),
 ]
 
 _migrate_lock = threading.Lock()

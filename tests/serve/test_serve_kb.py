@@ -95,7 +95,7 @@ def test_unknown_kb_is_404_with_a_hint(kb_live):
 def test_page_asks_a_kb_and_shows_citations_in_chromium(kb_live):
     import os
 
-    from test_serve_page_browser import ARGS, CHROMIUM
+    from test_serve_page_kit import ARGS, CHROMIUM  # the page's own tests: test_serve_page_browser*.py
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is absent: the web page test needs Debian's chromium")
@@ -114,11 +114,12 @@ def test_page_asks_a_kb_and_shows_citations_in_chromium(kb_live):
             page.select_option("#kb", "tiny")
             page.fill("#q", QUESTION)
             page.press("#q", "Enter")
-            page.wait_for_selector(".cites .cite", timeout=30_000)
-            page.wait_for_selector(".fb button")
-            assert page.inner_text(".msg.assistant") == ANSWER  # footnotes moved under the answer
-            assert page.inner_text(".cites .src").startswith("[1] ") and "serve.md" in page.inner_text(".cites .src")
-            assert "port 8700" in page.inner_text(".cites blockquote")
+            page.wait_for_selector(".sources .source", timeout=30_000)
+            page.wait_for_selector(".msg.assistant .actions .rate")
+            text = page.inner_text(".msg.assistant .content")
+            assert text.startswith(ANSWER.removesuffix(" [1].")) and "[1]:" not in text  # footnotes moved under the answer
+            assert page.inner_text(".sources .source-n") == "1" and "serve.md" in page.inner_text(".sources .source-file")
+            assert "port 8700" in page.inner_text(".sources .source-quote")
             assert not errors, errors
         finally:
             browser.close()

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from lingxi.config import Settings, load_settings
 from lingxi.models.base import ChatModel, EmbeddingModel
-from lingxi.serve import errors, openapi, page
+from lingxi.serve import errors, openapi, page, passages, sessions
 from lingxi.serve.embeddings import Embedders
 from lingxi.serve.kb import KnowledgeBases
 from lingxi.serve.embeddings import router as embeddings_router
@@ -61,8 +61,10 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.include_router(embeddings_router)
     app.include_router(moderations_router)
     app.include_router(page.router)
+    app.include_router(sessions.router)
+    app.include_router(passages.router)
     _ops_routes(app)
-    openapi.install(app)
+    openapi.install(app, {**page.BODIES, **sessions.BODIES})
     if serve.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
