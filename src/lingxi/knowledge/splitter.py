@@ -90,26 +90,34 @@ class Splitter:
     def _hard_split(self, text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
         """A unit longer than a chunk: cut it at commas or spaces, else by characters.
 
-        Each cut searches a window of a few times the chunk's worth of characters, never the whole
-        rest of the unit, so a 10 MB line costs linear time (the search over all of it was
-        quadratic: 128 KB took 38 s)."""
-        span, widest = max(64, self.max_tokens * 8), self._widest  # characters
+        Each cut is searched near the length of the previous one (grow by an eighth until over
+        the bound, then bisect that gap), never over the whole rest of the unit, so a 10 MB line
+        costs linear time: the old search over all of it was quadratic (128 KB took 38 s)."""
+        guess = max(64, self.max_tokens * 4)  # characters
         while a < b:
-            window = min(b, a + span)  # a token is rarely longer than 8 characters
-            while window < b and window - a < widest and self.count_tokens(text[a:window]) <= self.max_tokens:
-                window = min(b, a + widest, a + 2 * (window - a))  # long tokens: widen, up to 32 per token
-            lo, hi = a + 1, window
-            while lo < hi:  # the longest prefix that fits
-                mid = (lo + hi + 1) // 2
-                if self.count_tokens(text[a:mid]) <= self.max_tokens:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            cut = lo
+            fits = lambda end: self.count_tokens(text[a:end]) <= self.max_tokens  # noqa: E731
+            good, bad = a + 1, 0  # an end known to fit, and one known not to (0: none yet)
+            probe = min(b, a + guess)
+            while True:
+                if not fits(probe):
+                    bad = probe
+                    break
+                good = probe
+                if probe >= b or probe - a >= self._widest:
+                    break
+                probe = min(b, a + self._widest, a + max(probe - a + 16, (probe - a) * 9 // 8))
+            if bad:
+                lo, hi = good, bad - 1
+                while hi - lo > (lo - a) // 64:  # about the longest prefix that fits (within 1.5%)
+                    mid = (lo + hi + 1) // 2
+                    lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+                good = lo
+            cut = good
             if cut < b:
                 soft = max(text.rfind(c, a, cut) for c in "，、,： ")
                 cut = soft + 1 if soft > a + (cut - a) // 2 else cut
             yield a, cut
+            guess = max(16, cut - a)
             a = cut
             while a < b and text[a].isspace():
                 a += 1
