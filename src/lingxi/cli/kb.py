@@ -97,6 +97,7 @@ def ingest(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Block until every chunk has its vector.")] = False,
     wait_lock: Annotated[bool, typer.Option("--wait-lock", help="If another process is writing this KB, wait for it "
                                             "to finish instead of stopping.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file as it is done.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new and changed files, drop removed ones; chunks are keyword-searchable at once.
@@ -110,7 +111,8 @@ def ingest(
         bar.start()
     try:
         report = kb.ingest(path, include=include, exclude=exclude, embed="wait" if wait else "later",
-                           progress=update, wait_lock=None if wait_lock else 0)  # fmt: skip
+                           progress=update, wait_lock=None if wait_lock else 0,
+                           on_file=_file_line if verbose else None)  # fmt: skip
     except IngestInterrupted as stop:
         if bar:
             bar.stop()
@@ -134,6 +136,10 @@ def ingest(
     else:
         _print_report(name, data)
     _fail_if_nothing(path, data)
+
+
+def _file_line(source: str, outcome: str, detail: str) -> None:
+    err.print(f"{outcome}: {source}" + (f" ({detail})" if detail and outcome != "failed" else ""), markup=False)
 
 
 def _again(name: str, path: Path, include: list[str] | None, exclude: list[str] | None) -> str:

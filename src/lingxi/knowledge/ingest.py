@@ -35,6 +35,7 @@ from lingxi.knowledge.store import Store
 from lingxi.types import Chunk
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+OnFile = Callable[[str, str, str], None]  # (source, "added" | "changed" | "unchanged" | "failed", detail)
 
 
 @dataclass
@@ -170,6 +171,7 @@ def ingest_path(
     batch_chunks: int = 4000,
     batch_files: int = 256,
     limits: Limits | None = None,
+    on_file: OnFile | None = None,
 ) -> IngestReport:
     """Bring `store` in line with the files under `root` (see the module docstring). Raises
     `IngestInterrupted` on Ctrl-C after writing every finished file."""
@@ -195,13 +197,18 @@ def ingest_path(
                 digest, chunks, encoding = _load(path, source, known, splitter, limits)
             except LoadError as exc:
                 report.failed.append((source, str(exc)))
+                outcome = ("failed", str(exc))
             else:
                 if chunks is None:
                     report.unchanged += 1
+                    outcome = ("unchanged", "")
                 else:
                     if encoding:
                         report.encodings[source] = encoding
                     batch.add(source, digest, chunks, source in known)
+                    outcome = ("changed" if source in known else "added", f"{len(chunks)} chunks")
+            if on_file:
+                on_file(source, *outcome)
             if progress:
                 progress("files", n, len(files))
         batch.flush()

@@ -26,7 +26,7 @@ from lingxi.config import Settings, load_settings
 from lingxi.errors import ConfigError, StoreError
 from lingxi.knowledge.embed import get_embedder, model_id
 from lingxi.knowledge.fusion import search_store
-from lingxi.knowledge.ingest import IngestReport, Progress, ingest_path
+from lingxi.knowledge.ingest import IngestReport, OnFile, Progress, ingest_path
 from lingxi.knowledge.languages import LanguageCentres
 from lingxi.knowledge.lock import writer_lock
 from lingxi.knowledge.splitter import Splitter, embed_text
@@ -172,6 +172,7 @@ class KnowledgeBase:
     def ingest(
         self, path: str | Path, *, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
         embed: Literal["wait", "later"] = "wait", progress: Progress | None = None, wait_lock: float | None = 0,
+        on_file: OnFile | None = None,
     ) -> IngestReport:  # fmt: skip
         """Index new and changed files under `path` and drop removed ones. Chunks are
         keyword-searchable as soon as this returns (or, with embed='wait', after their vectors).
@@ -179,7 +180,7 @@ class KnowledgeBase:
         at once (`wait_lock`=0), after `wait_lock` seconds, or never (None: wait for it).
         Ctrl-C raises `IngestInterrupted` after writing every finished file."""
         with writer_lock(self.path, self.name, f"lingxi kb ingest {self.name} {path}", wait_lock):
-            report = ingest_path(self.store, self.splitter(), path, include, exclude, progress)
+            report = ingest_path(self.store, self.splitter(), path, include, exclude, progress, on_file=on_file)
             dupes = getattr(self.store, "duplicate_ids", lambda: {})()
             if dupes:  # a second line of defence: a writer that bypassed the lock raced us
                 self.store.dedupe(sorted(dupes))
