@@ -68,14 +68,14 @@ def test_a_second_writer_gets_one_sentence_or_waits(kb, tmp_path):
 
 @pytest.mark.timeout(300)
 def test_two_concurrent_ingests_leave_no_duplicate_ids(kb, tmp_path):
-    docs = files(tmp_path / "docs", 300)
+    docs = files(tmp_path / "docs", 200)
     first, second = start("kb", "ingest", "conc", str(docs)), start("kb", "ingest", "conc", str(docs), "--wait-lock")
     results = [(p.wait(timeout=240), p.stderr.read()) for p in (first, second)]
     assert results[1][0] == 0, results[1][1]  # the queued one always gets its turn
     assert results[0][0] == 0 or "is being written by process" in results[0][1], results[0][1]
     check = lingxi("kb", "check", "conc", "--json")
     data = json.loads(check.stdout)
-    assert check.returncode == 0 and data["duplicate_ids"] == {} and data["chunks"] == 300 and data["sources"] == 300
+    assert check.returncode == 0 and data["duplicate_ids"] == {} and data["chunks"] == 200 and data["sources"] == 200
 
 
 @pytest.mark.timeout(300)
@@ -107,16 +107,16 @@ def test_ctrl_c_keeps_finished_files_says_how_to_resume_and_exits_130(kb, tmp_pa
 
 @pytest.mark.timeout(300)
 def test_embedding_progress_is_shown_and_kb_rm_stops_the_worker(kb, tmp_path):
-    r = lingxi("kb", "ingest", "conc", str(files(tmp_path / "first", 80)), "--wait")
-    assert r.returncode == 0 and re.search(r"^embeddings 80/80", r.stderr, re.M), r.stderr  # a line, not a bar
+    r = lingxi("kb", "ingest", "conc", str(files(tmp_path / "first", 20)), "--wait")
+    assert r.returncode == 0 and re.search(r"^embeddings 20/20", r.stderr, re.M), r.stderr  # a line, not a bar
     assert "1,000,000" not in r.stdout + r.stderr
-    report = json.loads(lingxi("kb", "ingest", "conc", str(files(tmp_path / "more", 400)), "--json").stdout)
+    report = json.loads(lingxi("kb", "ingest", "conc", str(files(tmp_path / "more", 300)), "--json").stdout)
     pid = report["embedding_worker_pid"]
     deadline, progress = time.monotonic() + 120, None
     while time.monotonic() < deadline and not (progress and progress.get("done")):
         progress = json.loads(lingxi("kb", "info", "conc", "--json").stdout)["embedding_progress"]
         time.sleep(0.5)
-    assert progress and progress["total"] == 400 and 0 < progress["done"] < 400 and progress["pid"] == pid
+    assert progress and progress["total"] == 300 and 0 < progress["done"] < 300 and progress["pid"] == pid
     assert alive(pid)
     assert lingxi("kb", "rm", "-y", "conc").returncode == 0
     assert not alive(pid)  # stopped with its KB, not left writing into a removed folder
