@@ -276,7 +276,11 @@ def test_a_2mb_single_line_splits_in_linear_work(kind):
             raise AssertionError("the splitter counts tokens in quadratic work")
         return estimate_tokens(text)
 
-    chunks = Splitter(256, 32, count_tokens=counting).split(Document(id="x", source="x", text=line))
-    assert chunks and max(len(c.text) for c in chunks) <= 256 * 32
-    assert all(counting(c.text) <= 256 for c in chunks)
-    assert chunks[0].start == 0 and chunks[-1].end >= len(line.rstrip()) - 1
+    doc = Document(id="x", source="x", text=line)
+    # an exact tokenizer beside the estimate (the e5 KB), and the estimate alone (no model tokenizer)
+    for splitter in (Splitter(256, 32, count_tokens=counting), Splitter(256, 32, count_tokens=counting, estimate=counting)):
+        counted["chars"] = 0
+        chunks = splitter.split(doc)
+        assert chunks and max(len(c.text) for c in chunks) <= 256 * 32
+        assert all(estimate_tokens(c.text) <= 256 for c in chunks)
+        assert chunks[0].start == 0 and chunks[-1].end >= len(line.rstrip()) - 1

@@ -92,27 +92,15 @@ class Splitter:
 
         Each cut is searched near the length of the previous one (grow by an eighth until over
         the bound, then bisect that gap), never over the whole rest of the unit, so a 10 MB line
-        costs linear time: the old search over all of it was quadratic (128 KB took 38 s)."""
+        costs linear time: the old search over all of it was quadratic (128 KB took 38 s). The
+        search runs on the fast estimate up to the packing budget (80% of the bound, which the
+        estimate's worst measured under-count keeps under it, as in `_pack`), never on a slow
+        exact tokenizer (e5's reads ~0.6 MB/s: 10 MB x the probes took minutes)."""
         guess = max(64, self.max_tokens * 4)  # characters
+        exact = self.count_tokens is not self.estimate
+        count, bound = (self.estimate, self._budget) if exact else (self.count_tokens, self.max_tokens)
         while a < b:
-            fits = lambda end: self.count_tokens(text[a:end]) <= self.max_tokens  # noqa: E731
-            good, bad = a + 1, 0  # an end known to fit, and one known not to (0: none yet)
-            probe = min(b, a + guess)
-            while True:
-                if not fits(probe):
-                    bad = probe
-                    break
-                good = probe
-                if probe >= b or probe - a >= self._widest:
-                    break
-                probe = min(b, a + self._widest, a + max(probe - a + 16, (probe - a) * 9 // 8))
-            if bad:
-                lo, hi = good, bad - 1
-                while hi - lo > (lo - a) // 64:  # about the longest prefix that fits (within 1.5%)
-                    mid = (lo + hi + 1) // 2
-                    lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
-                good = lo
-            cut = good
+            cut = self._longest(text, a, b, guess, lambda end: count(text[a:end]) <= bound)  # noqa: B023
             if cut < b:
                 soft = max(text.rfind(c, a, cut) for c in "，、,： ")
                 cut = soft + 1 if soft > a + (cut - a) // 2 else cut
@@ -121,6 +109,24 @@ class Splitter:
             a = cut
             while a < b and text[a].isspace():
                 a += 1
+
+    def _longest(self, text: str, a: int, b: int, guess: int, fits: Callable[[int], bool]) -> int:
+        """About the longest end (within 1.5%) for text[a:end] that fits, searched from a + guess."""
+        good, bad = a + 1, 0  # an end known to fit, and one known not to (0: none yet)
+        probe = min(b, a + guess)
+        while True:
+            if not fits(probe):
+                bad = probe
+                break
+            good = probe
+            if probe >= b or probe - a >= self._widest:
+                return good
+            probe = min(b, a + self._widest, a + max(probe - a + 16, (probe - a) * 9 // 8))
+        lo, hi = good, bad - 1
+        while hi - lo > (lo - a) // 64:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+        return lo
 
     def _pack(self, text: str, units: list[tuple[int, int, int]]) -> Iterator[tuple[int, int]]:
         """Greedy packing on estimated unit sizes up to the budget; a chunk over the budget
