@@ -130,6 +130,7 @@ def old_module(path: str, name: str):
     src = subprocess.run(["git", "-C", str(ROOT), "show", f"0b0e4ef:{path}"], capture_output=True, text=True, check=True)
     spec = importlib.util.spec_from_loader(name, loader=None)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
     exec(compile(src.stdout, name, "exec"), module.__dict__)  # noqa: S102 - our own code at an older commit
     return module
 
@@ -184,8 +185,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lingxi-bench-ingest-"))
     env = {**os.environ, "LINGXI_HOME": str(tmp / "home")}
     try:
-        results = {"hostile": bench_hostile(tmp, env), "concurrent": bench_concurrent(tmp, env)}
-        results.update(summary_calls=bench_summary(tmp), split=bench_split())  # in this process, after the children
+        only = sys.argv[1:]  # stage names: rerun those, keep the others from the last results
+        results: dict = json.loads((RESULTS / "hardening_ingest.json").read_text()) if only else {}
+        partial = RESULTS / "hardening_ingest.partial.json"
+        for name, stage in (("hostile", lambda: bench_hostile(tmp, env)), ("concurrent", lambda: bench_concurrent(tmp, env)),
+                            ("summary_calls", lambda: bench_summary(tmp)), ("split", bench_split)):  # fmt: skip
+            if only and name not in only:
+                continue
+            results[name] = stage()  # the in-process stages come after the children (peak RSS)
+            partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        partial.unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)

@@ -127,8 +127,15 @@ class LanceStore:
             "hash": chunk.hash, "kind": str(chunk.metadata.get("kind", "text")),
             "metadata": json.dumps(meta, ensure_ascii=False), "terms": " ".join(terms(embed_text(chunk), self.analyzer)),
             "embedded": vector is not None,
-            "vector": (np.zeros(self.dim, np.float32) if vector is None else np.asarray(vector, np.float32)).tolist(),
+            "vector": self._zeros() if vector is None else np.asarray(vector, np.float32).tolist(),
         }  # fmt: skip
+
+    def _zeros(self) -> list[float]:
+        """One shared list of zeros for every row still waiting for its vector (a 10 MB file's 15k
+        rows each holding their own 384 Python floats took ~150 MB)."""
+        if getattr(self, "_zero_list", None) is None:
+            self._zero_list = [0.0] * self.dim
+        return self._zero_list
 
     @staticmethod
     def _chunk(row: Mapping[str, Any]) -> Chunk:
