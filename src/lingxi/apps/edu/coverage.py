@@ -22,10 +22,10 @@ from lingxi.apps.edu import evidence as E
 from lingxi.apps.edu.courses import Course, db
 from lingxi.apps.edu.syllabus import Objective
 
-_SPLIT = re.compile(r"[，,；;：:。]|例如|比如|such as|e\.g\.")
+_SPLIT = re.compile(r"[，,；;：:。]|例如|比如|解释|说明|以及|和|such as|e\.g\.|\band\b")
 _VERBS = re.compile(r"^(?:并且|并|能够|能|会|知道|理解|了解|掌握|认识|区分|说出|举出|解释|描述|学会|用|运用|初步|"
                     r"什么是|understand|know|explain|describe|identify|recognise|recognize|distinguish|use|be able to)\s*", re.I)  # fmt: skip
-_NOISE = re.compile(r"的?例子|举例|等$")
+_NOISE = re.compile(r"的?例子|举例|的?现象$")
 PARTIAL_SCORE = 0.35
 
 
@@ -60,28 +60,36 @@ def parts(objective: str) -> list[str]:
         for _ in range(3):
             p = _VERBS.sub("", p).strip()
         p = _NOISE.sub("", p).strip()
-        if len(p) >= 2:
+        if len(p) >= 2 and p not in out:
             out.append(p)
     return out or [objective.strip()]
 
 
-def judge(objective: Objective, kb: Any, k: int = 4) -> tuple[dict[str, Any], list[Any]]:
-    """The verdict for one objective and the passages it was judged on."""
+def judge(objective: Objective, kb: Any, materials: list[str], k: int = 4) -> tuple[dict[str, Any], list[float]]:
+    """The verdict for one objective, and its heatmap row: the share of its parts that each
+    material supports (one retrieval and one verifier call per objective)."""
     ps = parts(objective.objective)
-    sources = E.passages(kb, " ".join(ps), k=k)
-    verdicts = E.check(ps, sources, kb)
-    scores, cites, ok = [], [], 0
+    sources = E.passages(kb, " ".join(ps), k=max(k, 2 * len(materials)))
+    verdicts = E.check(ps, sources, kb, cite_all=True) or [None] * len(ps)
     by_n = {s.n: s for s in sources}
-    for part, v in zip(ps, verdicts or [None] * len(ps), strict=True):
+    scores, cites, ok, row = [], [], 0, [0.0] * len(materials)
+    col = {m: i for i, m in enumerate(materials)}
+    for part, v in zip(ps, verdicts, strict=True):
         if v is not None and v.verdict == "supported":
             ok += 1
             scores.append(max(v.lexical, 0.75))
-            cites += [{**E.citation(by_n[n], part), "part": part} for n in v.citations[:1]]
+            best = sorted(v.citations, key=lambda n: by_n[n].score, reverse=True)
+            cites.append({**E.citation(by_n[best[0]], part), "part": part})
+            for m in {E.file_name(by_n[n].source) for n in v.citations}:
+                if m in col:
+                    row[col[m]] += 1 / len(ps)
         else:
             scores.append((v.lexical if v is not None else 0.0) / 2)
     score = round(sum(scores) / len(scores), 4)
     status = "covered" if ok == len(ps) else ("partial" if ok or score >= PARTIAL_SCORE else "missing")
-    return {**objective.to_dict(), "parts": ps, "status": status, "score": score, "citations": cites}, sources
+    unique = list({(c["chunk_id"], c["quote"]): c for c in cites}.values())
+    return ({**objective.to_dict(), "parts": ps, "status": status, "score": score, "citations": unique},
+            [round(x, 3) for x in row])
 
 
 def coverage(course: Course, *, k: int = 4, gaps: bool = True, model: Any = None) -> CoverageReport:
@@ -90,25 +98,13 @@ def coverage(course: Course, *, k: int = 4, gaps: bool = True, model: Any = None
     materials = sorted({E.file_name(s) for s in kb.sources()})
     rows, matrix = [], []
     for o in course.objectives:
-        verdict, _ = judge(o, kb, k)
+        verdict, row = judge(o, kb, materials, k)
         rows.append(verdict)
-        matrix.append(_row(o, kb, materials))
+        matrix.append(row)
     report = CoverageReport(course.name, rows, materials, matrix)
     if gaps:
         report.gaps = gap_report(course, model=model)
     return report
-
-
-def _row(o: Objective, kb: Any, materials: list[str]) -> list[float]:
-    """One heatmap row: how well each material supports the objective's parts (0..1)."""
-    ps = parts(o.objective)
-    sources = E.passages(kb, " ".join(ps), k=max(8, 2 * len(materials)))
-    row = []
-    for m in materials:
-        mine = [s for s in sources if E.file_name(s.source) == m]
-        vs = E.check(ps, mine, kb) if mine else []
-        row.append(round(sum((1.0 if v.verdict == "supported" else v.lexical / 2) for v in vs) / len(ps), 3) if vs else 0.0)
-    return row
 
 
 def abstentions(course: Course) -> list[str]:

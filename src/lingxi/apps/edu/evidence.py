@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from lingxi.knowledge.text import sentence_spans, terms
-from lingxi.rag import Source, Vectors, retrieve, split_claims, verify
+from lingxi.rag import Source, retrieve
+from lingxi.rag.verify import Vectors, split_claims, verify  # (the package's `verify` is also its module's name)
 
 
 def passages(kb: Any, query: str, k: int = 4) -> list[Source]:
@@ -25,13 +26,18 @@ def vectors_for(kb: Any, sources: Sequence[Source]) -> Vectors | None:
     return Vectors(kb) if any(s.cosine is not None for s in sources) else None
 
 
-def check(sentences: Sequence[str], sources: Sequence[Source], kb: Any = None, question: str = "") -> list[Any]:
+def check(sentences: Sequence[str], sources: Sequence[Source], kb: Any = None, question: str = "", *,
+          cite_all: bool = False) -> list[Any]:
     """One verdict (lingxi.rag.SentenceVerdict) per sentence, judged against `sources`; a text the
     splitter cuts into several claims is supported only when every one of them is (its weakest
     verdict is returned). Empty when there are no sources."""
     if not sources:
         return []
     groups = [split_claims(s) for s in sentences]
+    if cite_all:  # every source counts as cited: the verdict lists each one that supports the sentence
+        for g in groups:
+            for c in g:
+                c.cited = [x.n for x in sources]
     flat = [c for g in groups for c in g]
     verdicts = iter(verify(flat, list(sources), question, vectors_for(kb, sources) if kb is not None else None) if flat else [])
     out = []

@@ -18,21 +18,48 @@ _STOP = {"我们", "这种", "叫做", "就是", "因为", "所以", "也就", "
          "本身", "时候", "是为", "为了", "便于", "分别", "都是", "一部分", "各个", "同一", "看起来", "只是"}
 
 
-def _words(sentence: str) -> list[str]:
-    """Content words of a Chinese/English sentence (jieba for Chinese), longest first."""
-    import jieba
+_DEFINED = re.compile(r"(?:叫做|叫作|称为|称作|是指)([^，。；、：\s]{2,8})(?=[。，；]|$)")
+_VOCAB: set[str] = set()  # terms the courses define (叫做 X), taught to jieba so it keeps them whole
+
+
+def _jieba() -> Any:
     import logging
 
+    import jieba
+    import jieba.posseg
+
     jieba.setLogLevel(logging.WARNING)
-    toks = [t.strip() for t in jieba.lcut(sentence)]
-    words = [t for t in toks if len(t) >= 2 and t not in _STOP and not re.fullmatch(r"[\W\d_]+", t)]
-    return sorted(dict.fromkeys(words), key=len, reverse=True)
+    return jieba.posseg
+
+
+def learn(sentences: Sequence[str]) -> None:
+    """Teach the segmenter the terms the material defines (光的反射, 镜面反射, 入射角, ...)."""
+    import jieba
+
+    for s in sentences:
+        for term in _DEFINED.findall(s):
+            if term not in _VOCAB:
+                _VOCAB.add(term)
+                jieba.add_word(term, freq=2000, tag="n")
+
+
+def _words(sentence: str) -> list[str]:
+    """Nouns of a sentence (jieba's parts of speech for Chinese), defined terms and longer first."""
+    pos = _jieba()
+    toks = [(w.word.strip(), w.flag) for w in pos.lcut(sentence)]
+    words = [t for t, flag in toks if len(t) >= 2 and t not in _STOP and (flag.startswith(("n", "vn")) or t in _VOCAB)
+             and not re.fullmatch(r"[\W\d_]+", t)]  # fmt: skip
+    return sorted(dict.fromkeys(words), key=lambda w: (w in _VOCAB, len(w)), reverse=True)
 
 
 def key_of(sentence: str) -> str | None:
-    """What to ask about in `sentence`: a number with its unit, else its longest content word."""
+    """What to ask about in `sentence`: the term it defines (…叫做 X), else a number with its unit,
+    else its most telling noun."""
+    d = _DEFINED.search(sentence)
+    if d:
+        return d.group(1)
     m = _NUMBER.search(sentence)
-    if m and len(m.group(0).strip()) >= 1 and any(ch.isdigit() for ch in m.group(0)):
+    if m and any(ch.isdigit() for ch in m.group(0)):
         return m.group(0).strip()
     words = _words(sentence)
     return words[0] if words else None
@@ -59,11 +86,13 @@ def distractors(key: str, pool: Sequence[str], n: int = 3) -> list[str]:
                 cand = key[: m.start()] + text + key[m.end():]
                 if cand != key and cand not in same:
                     same.append(cand)
-    return _pick(key, same, n)
+    defined = [w for w in same if w in _VOCAB]  # other terms the course defines make the best distractors
+    return (_pick(key, defined, n) + _pick(key, [w for w in same if w not in _VOCAB], n))[:n]
 
 
 def pool_of(sentences: Sequence[str]) -> list[str]:
-    """Candidate distractors from the course's sentences: their keys and content words."""
+    """Candidate distractors from the course's sentences: their keys and nouns."""
+    learn(sentences)
     out: list[str] = []
     for s in sentences:
         k = key_of(s)

@@ -95,7 +95,12 @@ def _ask_model(chat: Any, src: Source, sentence: str, kind: str, level: str | No
     if not isinstance(data, dict) or not data.get("question") or not data.get("answer"):
         return None
     options = [str(o) for o in data.get("options") or []] if kind == "mc" else (["正确", "错误"] if kind == "truefalse" else [])
-    return {"kind": kind, "question": str(data["question"]), "options": options, "answer": str(data["answer"]),
+    answer = str(data["answer"]).strip()
+    if kind == "mc":
+        from lingxi.apps.edu.review import _letter
+
+        answer = _letter(answer, options) or answer  # "B" -> the option's text
+    return {"kind": kind, "question": str(data["question"]), "options": options, "answer": answer,
             "explanation": str(data.get("explanation") or "")}
 
 
