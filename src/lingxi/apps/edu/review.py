@@ -79,6 +79,8 @@ def _one_right(q: dict[str, Any], src: Source, kb: Any) -> str:
         if t is None:
             return "a true/false answer must be 正确 or 错误 (true or false)"
         said, _ = E.supported(stem(q["question"]), [src], kb)
+        evidence = E.best_sentence(stem(q["question"]), src.text, limit=10_000)
+        said = said and _negated(stem(q["question"])) == _negated(evidence)  # words alone miss a 不
         verbatim = norm(stem(q["question"])) in norm(src.text)
         if t and not said:
             return "the statement is marked true but the passage does not support it"
@@ -100,6 +102,13 @@ def _one_right(q: dict[str, Any], src: Source, kb: Any) -> str:
     if len(right) != 1 or right[0] != hits[0]:
         return f"{len(right)} options are stated by the passage's sentence; exactly one (the answer) should be"
     return ""
+
+
+_NEGATION = re.compile(r"不|没有|并非|无法|未|\bnot\b|\bno\b|n't", re.I)
+
+
+def _negated(text: str) -> bool:
+    return len(_NEGATION.findall(text)) % 2 == 1
 
 
 def _letter(answer: Any, options: Sequence[str]) -> str | None:
