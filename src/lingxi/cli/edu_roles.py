@@ -153,7 +153,8 @@ def _print_turn(t: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(t)
         return
-    lines = [t["text"]] + [f"[{c['n']}] {Path(c['source']).name}: {c['quote']}" for c in t.get("citations") or []]
+    lines = [t["text"]] + [f"[{c['n']}] {Path(c['source']).name}" + (f": {c['quote']}" if c["quote"] else "")
+                           for c in t.get("citations") or []]
     if t.get("practice"):
         lines.append("建议练习 practise next: " + "; ".join(f"{p['id']} {p['objective']}" for p in t["practice"]))
     out.print("\n".join(lines), markup=False)

@@ -99,6 +99,14 @@ def _without_answer(steps: list[str], answer: str | None) -> list[str]:
     return out
 
 
+def _cite(c: Any, level: int) -> dict[str, Any]:
+    """A citation; before the explanation (Socratic levels 1-2) without its quote, which holds the answer."""
+    d = c.model_dump()
+    if level < 3:
+        d["quote"] = ""
+    return d
+
+
 def tutor_turn(course: Course, student: str, message: str, *, model: Any = None) -> dict[str, Any]:
     """One tutoring turn for `student`; returns text, citations, hint level and practice suggestions."""
     import lingxi
@@ -115,7 +123,7 @@ def tutor_turn(course: Course, student: str, message: str, *, model: Any = None)
         answer = lingxi.ask(message, kb=course.kb(), model=model, session=session_name(course, student), memory="entity")
         text = answer.text if answer.abstained or level >= 3 else _socratic(answer, level)
         out = {"text": text, "kind": "grounded", "answer": answer.text if level >= 3 else None, "abstained": answer.abstained,
-               "citations": [c.model_dump() for c in answer.citations], "mode": answer.mode}
+               "citations": [_cite(c, level) for c in answer.citations], "mode": answer.mode}
     practice = next_practice(student, course)
     return {**out, "student": student, "course": course.name, "hint_level": level,
             "socratic": bool(course.settings.get("socratic", True)), "practice": practice}

@@ -127,7 +127,7 @@ async function send() {
     const t = await json("POST", `/v1/edu/courses/${encodeURIComponent(course())}/tutor`, body);
     const box = el("div", t.text, "msg tutor");
     box.appendChild(el("div", `hint level ${t.hint_level}${t.socratic ? " · Socratic" : ""}`, "hint"));
-    (t.citations || []).forEach((c) => box.appendChild(el("div", `[${c.n}] ${c.source.split("/").pop()}: “${c.quote}”`, "cite")));
+    (t.citations || []).forEach((c) => box.appendChild(el("div", `[${c.n}] ${c.source.split("/").pop()}` + (c.quote ? `: “${c.quote}”` : ""), "cite")));
     $("chat").appendChild(box);
     $("practice").textContent = (t.practice || []).length ? "建议练习 practise next: " + t.practice.map((p) => `${p.id} ${p.objective}`).join("; ") : "";
   } catch (e) { showError(e); }
