@@ -24,6 +24,7 @@ from lingxi.apps.edu.mastery import next_practice
 from lingxi.knowledge.text import terms
 
 _MATH = re.compile(r"\d.*(?:多少|几|求|是多少|how many|how much)|(?:多少|几).*\d", re.I)
+_TAG = re.compile(r"</?source[^>]*>")
 _UNITS = re.compile(r"[米元个本千克斤吨天小时分钟岁人只条块页]")
 
 
@@ -61,14 +62,15 @@ def _socratic(answer: Any, level: int) -> str:
     first = next((s for s in answer.sentences if s.verdict == "supported"), None)
     if first is None:
         return answer.text
+    text = " ".join(_TAG.sub(" ", first.text).split())  # small models copy the passages' <source n="1"> fences
     cite = answer.citations[0] if answer.citations else None
     where = f"（看看资料 [{cite.n}]：{cite.source.split('/')[-1]}）" if cite else ""
-    key = X.key_of(first.text)
-    if level == 1 and key and key in first.text:
-        return f"我们一起想一想：你能补全这句话吗？“{first.text.replace(key, X.BLANK, 1)}”{where}"
-    if key and key in first.text:
-        return f"提示：答案和“{key[0]}…”有关。再读一读这句：“{first.text.replace(key, key[0] + '…', 1)}”{where}"
-    return f"提示：{first.text}{where}"
+    key = X.key_of(text)
+    if level == 1 and key and key in text:
+        return f"我们一起想一想：你能补全这句话吗？“{text.replace(key, X.BLANK, 1)}”{where}"
+    if key and key in text:
+        return f"提示：答案和“{key[0]}…”有关。再读一读这句：“{text.replace(key, key[0] + '…', 1)}”{where}"
+    return f"提示：{text}{where}"
 
 
 def _math(course: Course, student: str, message: str, model: Any, level: int) -> dict[str, Any]:
