@@ -135,6 +135,70 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX sessions_key_updated ON sessions (key_id, updated_at);
         """,
     ),
+    (
+        7,
+        "edu: courses (a knowledge base plus a syllabus), objectives, students, enrolments, mastery, quiz results",
+        """
+        CREATE TABLE edu_courses (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kb TEXT NOT NULL,                -- the course's knowledge base
+            materials TEXT,                  -- the folder it was ingested from
+            settings TEXT NOT NULL DEFAULT '{}',  -- JSON: socratic, homework_policy, model, ...
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE edu_objectives (
+            id INTEGER PRIMARY KEY,
+            course_id INTEGER NOT NULL REFERENCES edu_courses (id) ON DELETE CASCADE,
+            code TEXT NOT NULL,              -- the syllabus id (L1, 1.2, ...)
+            objective TEXT NOT NULL,
+            grade TEXT,
+            subject TEXT,
+            position INTEGER NOT NULL,
+            UNIQUE (course_id, code)
+        );
+        CREATE TABLE edu_students (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE edu_enrolments (
+            course_id INTEGER NOT NULL REFERENCES edu_courses (id) ON DELETE CASCADE,
+            student_id INTEGER NOT NULL REFERENCES edu_students (id) ON DELETE CASCADE,
+            class_name TEXT,
+            PRIMARY KEY (course_id, student_id)
+        );
+        CREATE TABLE edu_mastery (
+            student_id INTEGER NOT NULL REFERENCES edu_students (id) ON DELETE CASCADE,
+            course_id INTEGER NOT NULL REFERENCES edu_courses (id) ON DELETE CASCADE,
+            objective TEXT NOT NULL,         -- the objective's code
+            correct REAL NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (student_id, course_id, objective)
+        );
+        CREATE TABLE edu_results (
+            id INTEGER PRIMARY KEY,
+            student_id INTEGER NOT NULL REFERENCES edu_students (id) ON DELETE CASCADE,
+            course_id INTEGER REFERENCES edu_courses (id) ON DELETE CASCADE,
+            ts REAL NOT NULL,
+            score REAL NOT NULL,
+            total INTEGER NOT NULL,
+            details TEXT NOT NULL DEFAULT '[]'  -- JSON: one verdict and feedback per answer
+        );
+        """,
+    ),
+    (
+        8,
+        "edu: a role per API key (admin, teacher, student; a student key names its student)",
+        """
+        CREATE TABLE edu_roles (
+            key_id INTEGER PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+            role TEXT NOT NULL,              -- admin, teacher, student
+            student_id INTEGER REFERENCES edu_students (id) ON DELETE CASCADE
+        );
+        """,
+    ),
 ]
 
 _migrate_lock = threading.Lock()

@@ -20,3 +20,4 @@ def register(registry: Registry) -> None:
     registry.add("guard", "pii", "lingxi.guard.pii:PII")
     registry.add("guard", "judge", "lingxi.guard.judge:Judge")
     registry.add("guard", "nanoguard", "lingxi.guard.injection:NanoGuardCheck")
+    registry.add("app", "edu", "lingxi.apps.edu.web:router")  # server applications: a FastAPI router

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.include_router(page.router)
     app.include_router(sessions.router)
     app.include_router(passages.router)
+    _app_routes(app)
     _ops_routes(app)
     openapi.install(app, {**page.BODIES, **sessions.BODIES})
     if serve.cors_origins:
@@ -73,6 +74,15 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.add_middleware(_OpsNeedKey)
     app.add_middleware(_CountRequests)
     return app
+
+
+def _app_routes(app: FastAPI) -> None:
+    """The routers of registered applications (registry kind "app", e.g. the education app's /edu)."""
+    from lingxi.registry import default_registry
+
+    registry = default_registry()
+    for name in registry.names("app"):
+        app.include_router(registry.get("app", name))
 
 
 async def _preload(srv: Server) -> None:
