@@ -111,3 +111,15 @@ def test_verify_claims_against_a_kb_and_pairs_in_order(trust_kb, e5):
     pairs = verify_pairs([{"sentence": "The grep option", "passage": GREP},
                           ("grep -i ignores case distinctions.", GREP)], embedder=e5)  # fmt: skip
     assert [(c.supported, c.check) for c in pairs] == [(False, "empty"), (True, "nli")]
+
+
+def test_optional_llm_judge_decides_after_the_head(trust_kb):
+    from lingxi.rag import Options
+
+    q = "What does the tar option --exclude-vcs do?"
+    n = numbered(trust_kb, q)["tar.txt"]
+    judge = ScriptedChat(['{"verdict": "contradicted"}'])
+    draft = f"The --exclude-vcs option excludes version control system directories [{n}]."
+    a = answer_question(q, trust_kb, ScriptedChat([draft]), mode="generate", options=Options(judge=judge))
+    assert a.sentences[0].verdict == "unsupported" and a.sentences[0].check == "judge"
+    assert judge.calls and "Claim: The --exclude-vcs option" in judge.calls[0]["messages"][-1].content

@@ -43,6 +43,9 @@ class Options:
     unsupported: str = "drop"  # or "mark": keep unsupported sentences flagged [?]
     thresholds: Thresholds = field(default_factory=Thresholds)
     filters: Any = None  # KB search filters, e.g. {"source": "*.md"}
+    # a chat model (an instance or a name for the funnel) that confirms, as a grammar-constrained judge
+    # (entailed / contradicted / not stated), each sentence the entailment head passed; None: no LLM call
+    judge: Any = None
 
 
 def answer_question(
@@ -66,7 +69,7 @@ def answer_question(
     t = time.perf_counter()
     sources = retrieve(kb, base.query, o.k, o.filters)
     tm.retrieve = time.perf_counter() - t
-    if not relevant(sources, o.thresholds, base.lang):
+    if not relevant(sources, o.thresholds, base.lang, base.query):
         why = "the knowledge base is empty" if not sources else "no passage is close enough to the question"
         return _abstain(base, sources[:3], L.DONT_KNOW, why, tm, started)
     vectors = Vectors(kb) if any(s.cosine is not None for s in sources) else None
@@ -86,7 +89,7 @@ def _generate(
     messages = build_messages(base.question, shown, base.lang, history)
     tm.prompt = time.perf_counter() - t
     on_token, on_sentence = callbacks
-    live = SentenceStream(shown, base.query, vectors, o.thresholds, base.lang, on_sentence)
+    live = SentenceStream(shown, base.query, vectors, o.thresholds, base.lang, on_sentence, judge_model=_judge(o.judge))
 
     def feed(piece: str) -> None:
         live.feed(piece)
@@ -111,6 +114,14 @@ def _generate(
     did = "flagged" if o.unsupported == "mark" else "dropped"
     return _done(base, verdicts, shown, "generate", tm, started, o.unsupported,
                  f"{dropped} unsupported sentence(s) {did}" if dropped else "")
+
+
+def _judge(judge: Any) -> Any:
+    if judge is None or not isinstance(judge, str):
+        return judge
+    from lingxi.models.funnel import open_chat
+
+    return open_chat(judge)
 
 
 def generate(model: Any, messages: list[Message], o: Options, on_token: OnToken | None) -> tuple[str, Usage, float | None, float]:

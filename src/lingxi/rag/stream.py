@@ -44,9 +44,9 @@ class SentenceStream:
     """Incremental verification of a streamed draft (see the module docstring)."""
 
     def __init__(self, sources: Sequence[Source], question: str, vectors: Any, thresholds: Thresholds | None,
-                 language: L.Lang, on_sentence: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 language: L.Lang, on_sentence: Callable[[str], None] | None = None, judge_model: Any = None) -> None:  # fmt: skip
         self.sources, self.question, self.vectors, self.thresholds = sources, question, vectors, thresholds
-        self.language, self.on_sentence = language, on_sentence
+        self.language, self.on_sentence, self.judge_model = language, on_sentence, judge_model
         self.text = ""
         self.verdicts: list[SentenceVerdict] = []
         self._claims: list[Claim] = []
@@ -74,7 +74,8 @@ class SentenceStream:
 
             t = self.thresholds or Thresholds()
             self._judge = Entailment(self.vectors.kb.embedder if self.vectors is not None else None,
-                                     threshold=t.support_head, cross_threshold=t.support_head_cross)  # fmt: skip
+                                     judge_model=self.judge_model, threshold=t.support_head,
+                                     cross_threshold=t.support_head_cross)  # fmt: skip
         for v in verify(new, self.sources, self.question, self.vectors, self.thresholds, judge=self._judge):
             self.verdicts.append(v)
             if v.verdict == "supported" and self.on_sentence is not None:

@@ -194,8 +194,8 @@ def verify(
     t = thresholds or Thresholds()
     by_n = {s.n: s for s in sources}
     svecs, cvecs = _embeddings(claims, sources, vectors)
-    if judge is None:
-        judge = Entailment(vectors.kb.embedder if vectors is not None else None,
+    if judge is None or svecs is None:  # no vectors stored yet: the rules and words alone, as fast as before
+        judge = Entailment(vectors.kb.embedder if svecs is not None else None,
                            threshold=t.support_head, cross_threshold=t.support_head_cross)  # fmt: skip
     out = []
     for i, claim in enumerate(claims):
