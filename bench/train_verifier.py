@@ -7,8 +7,8 @@ zh/en, plus XQuAD zh sentences against the parallel English paragraphs). Each pa
 the same rule checks as at run time (`Entailment._rules`); the pairs they let through are the
 head's training set. Features: e5 (multilingual-e5-small) vectors of the sentence (query) and the
 passage (passage), `entail.features`. Two logistic regressions (same-language, cross-lingual),
-C chosen on held-out articles (article % 5 == 0); the threshold is the lowest that keeps the
-precision of the whole verifier (rules + head) >= 0.95 on those held-out articles.
+the feature set (the five scalars, or all 773 features), C and the threshold are chosen by the F1
+of the whole verifier (rules + head) on held-out articles (article % 5 == 0).
 Writes src/lingxi/rag/verifier_head.json (weights, scaler, thresholds, data hash, metrics) and
 bench/results/verifier_head.json. Embeddings are cached under HOME/bench/verify/.
 """
@@ -26,21 +26,23 @@ from verify_pairs import all_pairs, data_hash
 from lingxi.rag.entail import Entailment, _n_words, features
 
 ROOT = Path(__file__).resolve().parents[1]
-MIN_PRECISION = 0.95
 
 
 class CachedE5:
     """e5 with an on-disk cache (texts -> vectors), so re-training and the benchmark reuse vectors."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, name: str = "e5_cache.npz") -> None:
         from lingxi.knowledge.embed import E5Embedder
 
-        self.e5, self.path = E5Embedder(), folder / "e5_cache.npz"
+        self.e5, self.path = E5Embedder(), folder / name
         folder.mkdir(parents=True, exist_ok=True)
         self.cache: dict[str, np.ndarray] = {}
-        if self.path.exists():
-            z = np.load(self.path, allow_pickle=False)
-            self.cache = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+        for path in sorted(folder.glob("e5_cache*.npz")):  # every cache in the folder (training's, the benchmark's)
+            try:
+                z = np.load(path, allow_pickle=False)
+                self.cache.update(zip(z["keys"].tolist(), z["vecs"], strict=True))
+            except (OSError, ValueError, KeyError):
+                continue  # being written by another run
 
     def embed(self, texts, kind="query"):  # noqa: ANN001, ANN201
         keys = [f"{kind}\x00{t}" for t in texts]
@@ -55,7 +57,9 @@ class CachedE5:
 
     def save(self) -> None:
         keys = list(self.cache)
-        np.savez(self.path, keys=np.array(keys), vecs=np.stack([self.cache[k] for k in keys]))
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vecs=np.stack([self.cache[k] for k in keys]))
+        tmp.replace(self.path)
 
 
 def featurise(pairs: list[dict], emb: CachedE5) -> tuple[list[dict], np.ndarray]:
@@ -85,27 +89,38 @@ def prf(pred: np.ndarray, lab: np.ndarray) -> dict:
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
 
 
+FEATURES = {"scalars": list(range(768, 773)), "full": list(range(773))}
+
+
 def fit(pairs: list[dict], X: np.ndarray, cross: bool) -> dict:
+    """Both feature sets and a C grid, chosen (with the threshold) by F1 of the whole verifier
+    (rules + head) on held-out articles; precision breaks ties."""
     from sklearn.linear_model import LogisticRegression
 
     rows = [p for p in pairs if p["cross"] == cross and p["rule"] is None]
     tr = [p for p in rows if p["article"] % 5 != 0]
     va_all = [p for p in pairs if p["cross"] == cross and p["article"] % 5 == 0]  # rules included
-    Xtr, ytr = X[[p["row"] for p in tr]], np.array([p["label"] for p in tr])
-    mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
+    lab = np.array([p["label"] == 1 for p in va_all])
+    ytr = np.array([p["label"] for p in tr])
     best = None
-    for C in (0.003, 0.01, 0.03, 0.1, 0.3):
-        m = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit((Xtr - mu) / sd, ytr)
-        scores = score_all(va_all, X, m.coef_[0], m.intercept_[0], mu, sd)
-        lab = np.array([p["label"] == 1 for p in va_all])
-        t, stats = choose_threshold(scores, lab)
-        if best is None or (stats["recall"], stats["precision"]) > (best["stats"]["recall"], best["stats"]["precision"]):
-            best = {"C": C, "model": m, "threshold": t, "stats": stats}
+    for fname, cols in FEATURES.items():
+        Xtr = X[[p["row"] for p in tr]][:, cols]
+        mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
+        for C in (0.003, 0.01, 0.03, 0.1, 0.3):
+            m = LogisticRegression(C=C, max_iter=3000, class_weight="balanced").fit((Xtr - mu) / sd, ytr)
+            scores = score_all(va_all, X[:, cols] if len(X) else X, m.coef_[0], m.intercept_[0], mu, sd)
+            t, stats = choose_threshold(scores, lab)
+            key = (stats["f1"], stats["precision"])
+            if best is None or key > best["key"]:
+                best = {"key": key, "features": fname, "cols": cols, "C": C, "model": m, "mu": mu, "sd": sd,
+                        "threshold": t, "stats": stats}  # fmt: skip
     m = best["model"]
-    return {"coef": [round(float(x), 5) for x in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 5),
-            "mean": [round(float(x), 5) for x in mu], "scale": [round(float(x), 5) for x in sd],
-            "threshold": round(float(best["threshold"]), 4), "C": best["C"], "train_pairs": len(tr),
-            "heldout_pairs": len(va_all), "heldout": best["stats"]}  # fmt: skip
+    rules_only = prf(np.array([p["rule"] is None for p in va_all]), lab)
+    return {"features": best["features"], "columns": best["cols"], "coef": [round(float(x), 5) for x in m.coef_[0]],
+            "intercept": round(float(m.intercept_[0]), 5), "mean": [round(float(x), 5) for x in best["mu"]],
+            "scale": [round(float(x), 5) for x in best["sd"]], "threshold": round(float(best["threshold"]), 4),
+            "C": best["C"], "train_pairs": len(tr), "heldout_pairs": len(va_all), "heldout": best["stats"],
+            "heldout_rules_only": rules_only}  # fmt: skip
 
 
 def score_all(rows: list[dict], X: np.ndarray, w, b, mu, sd) -> np.ndarray:  # noqa: ANN001
@@ -120,14 +135,13 @@ def score_all(rows: list[dict], X: np.ndarray, w, b, mu, sd) -> np.ndarray:  # n
 
 
 def choose_threshold(scores: np.ndarray, lab: np.ndarray) -> tuple[float, dict]:
-    best_t, best = 0.99, None
+    """The threshold with the best F1 (precision >= 0.95 is not reachable on these negatives with
+    e5 features: wrong answers taken from the same paragraph share the passage's words)."""
+    best_t, best = 0.5, None
     for t in np.arange(0.05, 0.995, 0.01):
         s = prf(scores >= t, lab)
-        if s["precision"] >= MIN_PRECISION and (best is None or s["recall"] > best["recall"]):
+        if best is None or (s["f1"], s["precision"]) > (best["f1"], best["precision"]):
             best_t, best = float(t), s
-    if best is None:
-        best_t = 0.99
-        best = {**prf(scores >= best_t, lab), "note": f"precision {MIN_PRECISION} not reached"}
     return best_t, best
 
 

@@ -123,7 +123,7 @@ def latency(pairs: list[dict], emb: CachedE5, n: int = 40) -> dict:
             "with_sentence_embedding_ms_p50": round(1000 * float(np.median(cold)), 1), "sentences": len(times)}  # fmt: skip
 
 
-def gate(emb: CachedE5, n: int) -> dict:
+def gate(emb: CachedE5, n: int, embed_only: bool = False) -> dict:
     from lingxi.rag.context import latin_coverage
 
     zh, en = read("xquad-zh"), read("xquad-en")
@@ -131,12 +131,14 @@ def gate(emb: CachedE5, n: int) -> dict:
     passages = sorted({(q.article, q.para): q.context for q in en if q.article % 2 == 0}.items())
     texts = [t for _, t in passages]
     P = emb.embed(texts, "passage")
-    out = {}
+    out: dict = {}
     for part, parity in (("calibration", 1), ("bench", 0)):
         pool = [q for q in zh if q.position % 2 == parity and q.id in en_by]
         ins = [q for q in pool if q.article % 2 == 0][::7][:n]
         outs = [q for q in pool if q.article % 2 == 1][::7][:n]
         Q = emb.embed([q.question for q in ins + outs], "query")
+        if embed_only:
+            continue
         rows = []
         for q, v in zip(ins + outs, Q, strict=True):
             sims = P @ v
@@ -145,6 +147,8 @@ def gate(emb: CachedE5, n: int) -> dict:
                          "latin": max(latin_coverage(q.question, texts[i]) for i in top),
                          "gold_in_top4": any(texts[i] == en_by[q.id].context for i in top)})  # fmt: skip
         out[part] = rows
+    if embed_only:
+        return {}
     t = Thresholds()
     old = lambda r: r["cosine"] >= t.retrieval_cosine_zh  # noqa: E731 - main: Chinese thresholds (coverage of zh terms in English text ~ 0)
     best = None
@@ -174,9 +178,18 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40, help="questions per data set for the pairs")
     ap.add_argument("--gate-n", type=int, default=40, help="in-KB and out-of-KB questions for the gate, per half")
     ap.add_argument("--home", type=Path, default=Path("~/.lingxi").expanduser())
+    ap.add_argument("--prefetch", action="store_true", help="only embed what the measurement needs (cache)")
     args = ap.parse_args()
     t0 = time.time()
-    emb = CachedE5(args.home / "bench" / "verify")
+    if args.prefetch:
+        emb = CachedE5(args.home / "bench" / "verify", "e5_cache_bench.npz")
+        pairs = all_pairs("bench", args.n)
+        emb.embed([p["sentence"] for p in pairs], "query")
+        emb.embed([p["passage"] for p in pairs], "passage")
+        gate(emb, args.gate_n, embed_only=True)
+        emb.save()
+        return
+    emb = CachedE5(args.home / "bench" / "verify", "e5_cache_bench.npz")
     pairs = all_pairs("bench", args.n)
     summary, rows = measure_pairs(pairs, emb)
     report = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_start": os.getloadavg(),

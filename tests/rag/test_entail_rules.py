@@ -57,3 +57,17 @@ def test_without_embeddings_the_words_rule_decides_and_records_it():
     assert not neg.supported and neg.check == "negation" and neg.verdict == "contradicted"
     empty = judge.one("The grep option", "grep searches for PATTERNS in each FILE. The grep option -i ignores case.")
     assert not empty.supported and empty.check == "empty" and empty.verdict == "not stated"
+
+
+def test_cross_lingual_gate_for_chinese_questions_over_english_passages():
+    from lingxi.rag.answer import Source, Thresholds
+    from lingxi.rag.context import latin_coverage, relevant
+
+    t = Thresholds()
+    en = lambda cos, text="grep searches for PATTERNS in each FILE.": Source(n=1, chunk_id="c", source="grep.txt", text=text, cosine=cos)  # noqa: E731
+    zh = Source(n=1, chunk_id="z", source="z.md", text="灵犀可以离线运行，不需要网络。", cosine=t.retrieval_cosine_cross + 0.01)
+    assert relevant([en(t.retrieval_cosine_cross + 0.01)], t, "zh", "grep 是做什么的？")  # the cross-lingual threshold
+    assert not relevant([zh], t, "zh", "灵犀需要网络吗？")  # a Chinese passage keeps the Chinese threshold
+    assert not relevant([en(t.retrieval_cosine_cross - 0.05)], t, "zh", "它是做什么的？")
+    assert relevant([en(0.5, "The grep option -i ignores case.")], t, "zh", "grep 的 -i 选项有什么用？")  # every Latin term found
+    assert latin_coverage("ssh -L 是什么？", "grep -i ignores case") == 0.0 and latin_coverage("灵犀是什么？", "x") == 0.0

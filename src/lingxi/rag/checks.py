@@ -221,7 +221,13 @@ def subject_missing(sentence: str, window: str, passage: str = "", question: str
 _EN_FILL = re.compile(r"^(?:the\s+)?(?:answer|result|response|reply|option|options|source|sources)\s+(?:is|are|was|:)\s*", re.I)
 _ZH_FILL = re.compile(r"^(?:答案|结果|回答|选项|资料|来源)(?:是|为|：|:)\s*")
 _EN_VERB = re.compile(r"\b(?:is|are|was|were|be|been|being|am|has|have|had|do|does|did|can|could|will|would|shall|"
-                      r"should|may|might|must|\w{3,}(?:ed|es|s))\b", re.I)  # fmt: skip
+                      r"should|may|might|must|\w{3,}(?:ed|es|s)|went|made|took|came|got|gave|found|began|won|wrote|"
+                      r"became|left|held|led|built|ran|saw|knew|told|brought|thought|put|set|cut|let|met|paid|sold|"
+                      r"sent|spent|stood|taught|felt|kept|lost|meant|heard|said|fell|grew|drew|flew|rose|broke|chose|"
+                      r"spoke|drove|wore|ate|fought|caught|bought|sat|hung|struck|run|make|take|come|get|give|find|"
+                      r"begin|win|write|become|leave|hold|lead|build|see|know|tell|bring|think|use|need|want|allow|"
+                      r"support|include|contain|exclude|return|start|stop|keep|show|mean|work|live|die|born|called|"
+                      r"known|seen|taken|given|written|done|gone)\b", re.I)  # fmt: skip
 _EN_TAIL_AUX = re.compile(r"\b(?:is|are|was|were|has|have|had|do|does|did|can|could|will|would|shall|should|may|"
                           r"might|must|be|the|a|an|of|to|and|or)\W*$", re.I)  # fmt: skip
 _ZH_PRED = re.compile(r"[是有在为于被把了过着会能可要将说称成属由叫做用发出到得给让使对向从以不没未无非]")

@@ -14,6 +14,7 @@ This is what `lingxi verify`, `POST /v1/verify` and the edu app call.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -38,9 +39,15 @@ class ClaimCheck(BaseModel):
 def _embedder(embedder: Any) -> Any:
     if embedder is None or embedder is False:
         return None
+    return _named(embedder) if isinstance(embedder, str) else embedder
+
+
+@lru_cache(maxsize=4)
+def _named(spec: str) -> Any:
+    """One embedder per name for the process (loading e5 takes a second; the server verifies often)."""
     from lingxi.knowledge.embed import get_embedder
 
-    return get_embedder(embedder)
+    return get_embedder(spec)
 
 
 def verify_pairs(pairs: Iterable[Mapping[str, Any] | Sequence[str]], *, question: str = "",

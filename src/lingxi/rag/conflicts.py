@@ -5,8 +5,9 @@
     c.verdict()  # a SentenceVerdict (check="conflict") the answer opens with, citing both
 
 For each passage, the sentence that holds most of the question's terms (at least two, and 40 %
-of them) is its statement about the question; when two passages' statements carry numbers
-(Arabic or Chinese numerals, with their units) and share no value, the sources disagree. The
+of them) is its statement about the question; when two passages' statements say the same thing
+(their words, numbers aside, overlap) with numbers (Arabic or Chinese numerals, with their
+units) that share no value, the sources disagree. The
 answer then says so and cites both, whatever the model wrote: a poisoned passage is never
 shown alone as the answer.
 """
@@ -22,7 +23,8 @@ from lingxi.rag import checks
 from lingxi.rag import lang as L
 from lingxi.rag.answer import SentenceVerdict, Source
 
-MIN_SHARE = 0.4
+MIN_SHARE = 0.4  # a passage's statement holds this share of the question's terms (and at least two)
+SAME_THING = 0.45  # two statements are about the same thing when their words (numbers aside) overlap this much (Jaccard)
 
 
 @dataclass
@@ -94,22 +96,29 @@ def _shown(sentence: str, value: float) -> str:
 def find_conflict(question: str, sources: Sequence[Source]) -> Conflict | None:
     """Two (or more) passages whose statements about the question share no value."""
     found = [st for st in (statement(question, s) for s in sources) if st is not None]
-    seen: list[Statement] = []
-    for st in found:
-        vals = {v for v, _ in st.values}
-        if any(vals & {v for v, _ in other.values} for other in seen):
-            continue  # agrees with (or repeats) a statement already kept
-        if any(_same_text(st, other) for other in seen):
-            continue
-        seen.append(st)
-    if len(seen) < 2:
-        return None
-    _share_units(seen)
-    return Conflict(seen, L.detect(question))
+    for i, a in enumerate(found):
+        rivals = [b for b in found[i + 1:] if b.n != a.n and _disagree(a, b)]
+        if rivals:
+            side = [a, *[b for k, b in enumerate(rivals) if all(_disagree(b, c) for c in rivals[:k])]]
+            _share_units(side)
+            return Conflict(side, L.detect(question))
+    return None
 
 
-def _same_text(a: Statement, b: Statement) -> bool:
-    return a.sentence == b.sentence
+def _disagree(a: Statement, b: Statement) -> bool:
+    """Two statements of the same thing (most words shared, apart from the numbers; a unit in common)
+    that share no value. "X was founded in 1990" and "X was renamed in 2001" are not a conflict."""
+    if {v for v, _ in a.values} & {v for v, _ in b.values} or a.sentence == b.sentence:
+        return False
+    ta, tb = _words(a.sentence), _words(b.sentence)
+    if not ta or not tb or len(ta & tb) / len(ta | tb) < SAME_THING:
+        return False
+    ua, ub = {u for _, u in a.values}, {u for _, u in b.values}
+    return bool(ua & ub) or not (ua - {""}) or not (ub - {""})
+
+
+def _words(sentence: str) -> set[str]:
+    return {t for t in terms(sentence) if not any(ch.isdigit() for ch in t)}
 
 
 def _share_units(statements: list[Statement]) -> None:

@@ -11,11 +11,12 @@ Order of checks (the first that decides is recorded in ``check``):
    a changed number or unit, a flipped polarity, a name the window does not have;
 3. ``lexical``  — same language: too few of the sentence's new terms are in one window (the
    cheap pre-filter; the head is not consulted);
-4. ``nli``      — a logistic head over [u·w, |u−w|, cos, lexical…] of the e5 vectors of the sentence
+4. ``nli``      — a logistic head over features of the e5 vectors ([u·w, |u−w|], cos, lexical…) of the sentence
    (u, as a query) and of the passage (w: the chunk vector the store already holds, so the default
    path embeds nothing new), trained offline by ``bench/train_verifier.py``
    on pairs generated from CMRC 2018 and XQuAD (``verifier_head.json`` records the data hash and
-   metrics); one head for same-language pairs, one for cross-lingual ones;
+   metrics, and which features each head kept); one head for same-language pairs, one for
+   cross-lingual ones;
 5. ``judge``    — optionally (``judge_model=``), a chat model constrained to answer
    ``entailed`` / ``contradicted`` / ``not stated`` confirms what the head passed.
 
@@ -61,6 +62,7 @@ def load_head() -> dict:
     for part in ("same", "cross"):
         h = head[part]
         h["_w"], h["_mu"], h["_sd"] = (np.asarray(h[k], dtype=np.float32) for k in ("coef", "mean", "scale"))
+        h["_cols"] = np.asarray(h.get("columns", range(len(h["coef"]))), dtype=np.int64)
     return head
 
 
@@ -73,7 +75,7 @@ def features(u: np.ndarray, w: np.ndarray, lexical: float, lexical_passage: floa
 
 def head_score(x: np.ndarray, cross: bool) -> float:
     h = load_head()["cross" if cross else "same"]
-    z = float(np.dot((x - h["_mu"]) / h["_sd"], h["_w"]) + h["intercept"])
+    z = float(np.dot((x[h["_cols"]] - h["_mu"]) / h["_sd"], h["_w"]) + h["intercept"])
     return 1.0 / (1.0 + np.exp(-z))
 
 
