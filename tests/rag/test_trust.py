@@ -66,7 +66,7 @@ def test_correct_paraphrase_is_still_supported(trust_kb):
     a = answer_question(q, trust_kb, ScriptedChat([f"The --exclude-vcs option excludes version control system directories [{n}]."]),
                         mode="generate")  # fmt: skip
     v = a.sentences[0]
-    assert v.verdict == "supported" and v.citations == [n] and v.check == "nli" and v.score > 0
+    assert v.verdict == "supported" and v.citations == [n] and v.check == "lexical" and v.score > 0
     assert "version control" in a.text and not a.abstained
 
 
@@ -110,7 +110,7 @@ def test_verify_claims_against_a_kb_and_pairs_in_order(trust_kb, e5):
     assert Path(checks[0].source).name == "tar.txt" and checks[0].chunk_id and checks[1].verdict == "contradicted"
     pairs = verify_pairs([{"sentence": "The grep option", "passage": GREP},
                           ("grep -i ignores case distinctions.", GREP)], embedder=e5)  # fmt: skip
-    assert [(c.supported, c.check) for c in pairs] == [(False, "empty"), (True, "nli")]
+    assert [(c.supported, c.check) for c in pairs] == [(False, "empty"), (True, "lexical")]
 
 
 def test_optional_llm_judge_decides_after_the_head(trust_kb):
