@@ -41,7 +41,7 @@ class Thresholds(_Data):
     retrieval_coverage_zh: float = 0.35
     # a passage in another language than the question: this cosine (calibrated on XQuAD zh→en by
     # bench/trust_verify.py), or every Latin-script term of the question found in the passage
-    retrieval_cosine_cross: float = 0.80
+    retrieval_cosine_cross: float = 0.7675
     # a sentence is supported by a chunk (same language) when this share of its new terms
     # (those not already in the question), all its new numbers included, occurs within one
     # sentence of the chunk ...
