@@ -109,7 +109,10 @@ def _from_kb(sentence: str, kb: Any, question: str, k: int, judge_model: Any) ->
     return _best(sentence, cands, question, (kb.embedder, [vecs.get(h.chunk.id) for h in hits]), judge_model)
 
 
-_ORDER = {"entailed": 0, "contradicted": 1, "not stated": 2}
+def _rank(j: Any) -> int:
+    if j.verdict == "entailed":
+        return 2 if j.cross else 0
+    return 1 if j.verdict == "contradicted" else 3
 
 
 def _best(sentence: str, cands: list[tuple[str, dict]], question: str, emb: Any, judge_model: Any) -> ClaimCheck:
@@ -119,7 +122,9 @@ def _best(sentence: str, cands: list[tuple[str, dict]], question: str, emb: Any,
         return ClaimCheck(sentence=sentence, supported=False, verdict="not stated", score=0.0, check="retrieval")
     embedder, pvecs = emb if emb is not None else (_embedder("e5"), None)
     js = Entailment(embedder, judge_model=judge_model).many([(sentence, p, question) for p, _ in cands], passage_vectors=pvecs)
-    i = min(range(len(js)), key=lambda i: (_ORDER[js[i].verdict], -js[i].score))
+    # a passage in the sentence's own language that entails it, then one that contradicts it, then
+    # cross-lingual entailment (weaker evidence), then the closest passage
+    i = min(range(len(js)), key=lambda i: (_rank(js[i]), -js[i].score))
     j, meta = js[i], cands[i][1]
     return ClaimCheck(sentence=sentence, supported=j.supported, verdict=j.verdict, score=j.score, check=j.check,
                       passage=j.window, **meta)  # fmt: skip

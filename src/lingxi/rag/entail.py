@@ -9,7 +9,8 @@ Order of checks (the first that decides is recorded in ``check``):
 1. ``empty``    — the sentence states nothing (`checks.states_nothing`): never supported;
 2. ``number`` / ``negation`` / ``subject`` — rule vetoes on the aligned window (`checks.veto`):
    a changed number or unit, a flipped polarity, a name the window does not have;
-3. ``lexical``  — same language: the calibrated words + cosine rule (`Thresholds.support_lexical`
+3. ``lexical``  — across languages, a number or Latin-script word of the sentence missing from the
+   passage (`verify.cross_lingual_facts`) refuses the pair; within a language, the calibrated words + cosine rule (`Thresholds.support_lexical`
    of the sentence's new terms stated in one passage sentence, and the e5 cosine of sentence and
    passage >= `support_cosine`) decides what the rules let through;
 4. ``nli``      — a logistic head over features of the e5 vectors (cos, lexical shares, length;
@@ -18,7 +19,7 @@ Order of checks (the first that decides is recorded in ``check``):
    the default path embeds nothing new), trained offline by ``bench/train_verifier.py`` on pairs
    generated from CMRC 2018 and XQuAD (``verifier_head.json`` records the data hash, the
    features kept and the held-out metrics). Across languages, where words cannot be compared, it
-   decides. Within a language it vetoes only when `Thresholds.support_head` is set: it raised
+   decides, above main's calibrated cross-lingual cosine floor (`support_cross_lingual_facts`). Within a language it vetoes only when `Thresholds.support_head` is set: it raised
    held-out precision on the generated pairs (0.66 → 0.74) but rejected verbatim sentences of
    short real documents (bench/results/trust_verify.md), so it is off by default there. Its
    probability is reported as ``score`` either way;
@@ -57,6 +58,7 @@ class Judgement:
     check: str  # empty | number | negation | subject | lexical | nli | judge
     window: str = ""  # the passage sentences the claim was compared with
     lexical: float = 0.0
+    cross: bool = False  # sentence and passage in different languages
 
 
 @lru_cache(maxsize=1)
@@ -124,7 +126,7 @@ class Entailment:
         return [j for j in out if j is not None]
 
     def _rules(self, sentence: str, passage: str, question: str) -> tuple[Judgement | None, tuple | None]:
-        from lingxi.rag.verify import lexical_support
+        from lingxi.rag.verify import cross_lingual_facts, lexical_support
 
         window = checks.align(sentence, passage, question)
         rule = checks.veto(sentence, window, question, passage)
@@ -132,6 +134,8 @@ class Entailment:
             verdict: Verdict = "contradicted" if rule in ("number", "negation") else "not stated"
             return Judgement(False, verdict, 0.0, rule, window), None
         cross = L.detect(sentence) != L.detect(passage)
+        if cross and cross_lingual_facts(sentence, passage, question) is False:
+            return Judgement(False, "not stated", 0.0, "lexical", window), None  # numbers and Latin names survive translation
         lex = lexical_support(sentence, window, question)
         if not cross and lex < PREFILTER_LEXICAL:
             return Judgement(False, "not stated", 0.0, "lexical", window, lex), None
@@ -150,9 +154,10 @@ class Entailment:
                 check = "lexical"
                 if ok and self.threshold is not None:
                     ok, check = p >= self.threshold, "nli"
-            else:
-                ok, check = p >= (head_threshold(True) if self.cross_threshold is None else self.cross_threshold), "nli"
-            j = Judgement(bool(ok), "entailed" if ok else "not stated", float(p), check, window, lex)
+            else:  # the head, above main's calibrated cross-lingual cosine floor
+                floor = x[768] >= self.words.support_cross_lingual_facts
+                ok, check = floor and p >= (head_threshold(True) if self.cross_threshold is None else self.cross_threshold), "nli"
+            j = Judgement(bool(ok), "entailed" if ok else "not stated", float(p), check, window, lex, cross)
             if ok and self.judge_model is not None:
                 j = self._judge(sentence, window, j)
             out[i] = j
