@@ -22,7 +22,7 @@ from lingxi.serve.errors import ApiError, validation_error
 from lingxi.serve.state import Caller, read_json
 
 router = APIRouter()
-MAX_PAIRS = 256
+MAX_PAIRS = 64
 MAX_TEXT = 20_000
 
 
