@@ -53,7 +53,8 @@ def _open(kind: str, name: str, settings: Settings | None, registry: Registry | 
     settings = settings or load_settings()
     registry = registry or default_registry()
     spec = _spec(kind, name, settings, registry)
-    key = (kind, name, spec.model_dump_json() + str(settings.models_dir))
+    where = str(settings.models_dir) if (spec.path or "").startswith("pack:") else ""
+    key = (kind, name, spec.model_dump_json() + where + settings.voice.zh_prompt)
     with _LOCK:  # one loaded model per process and name: Whisper costs ~400 MB and a second to load
         if key not in _CACHE:
             try:
