@@ -125,3 +125,30 @@ def test_audio_chunks_keep_their_time_range(tmp_path) -> None:
     for c in chunks:
         first, last = int(c.text.split()[2]), int(c.text.split()[-5])
         assert c.metadata["start_s"] == first * 5.0 and c.metadata["end_s"] == last * 5.0 + 4.5
+
+
+def test_summarize_a_recording_gives_chapters_with_times_and_key_points(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("faster_whisper", reason="needs: pip install 'lingxi[voice]'")
+    from lingxi.voice.audio import wav_bytes
+
+    story = " ".join(f"Part {n} explains topic number {n} in detail with several words of content." for n in range(60))
+    monkeypatch.setenv("LINGXI_VOICE__TRANSCRIBER", f"scripted:{story}")
+    wav = tmp_path / "podcast.wav"
+    wav.write_bytes(wav_bytes(np.zeros(16_000 * 120, np.float32), 16_000))
+    assert main(["summarize", str(wav), "--model", "scripted:- A short summary. More.", "--chapter-chars", "1200", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    chapters = data["chapters"]
+    assert data["kind"] == "audio" and len(chapters) >= 3 and data["key_points"] == ["A short summary. More."]
+    assert chapters[0]["start_s"] == 0 and all(a["end_s"] <= b["start_s"] + 2.1 for a, b in zip(chapters, chapters[1:]))
+    assert chapters[-1]["end_s"] == pytest.approx(120, abs=0.1) and data["model_calls"] == len(chapters) + 2
+    assert main(["summarize", str(wav), "--model", "scripted:Short.", "--chapter-chars", "1200"]) == 0
+    text = capsys.readouterr().out
+    assert "Chapters:" in text and "  1. 00:00–" in text
+
+
+def test_summarize_a_text_file_has_no_times(tmp_path, capsys):
+    doc = tmp_path / "notes.md"
+    doc.write_text("# 灵犀\n\n灵犀是一个本地优先的生成式人工智能平台。它支持检索增强生成。\n", "utf-8")
+    assert main(["summarize", str(doc), "--model", "scripted:灵犀是本地平台。", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "text" and data["summary"] == "灵犀是本地平台。" and data["chapters"][0]["start_s"] is None

@@ -56,7 +56,8 @@ for _group, _name in ((kb.app, "kb"), (serve.keys_app, "keys"), (serve.traces_ap
     app.add_typer(_group, name=_name)
 for _command, _name in ((serve.serve_command, "serve"), (ask.ask_command, "ask"), (ask.demo_command, "demo"),
                         (agent.agent_command, "agent"), (nlp.cluster, "cluster"), (nlp.compare, "compare"),
-                        (doctor.doctor, "doctor"), (voice.transcribe, "transcribe"), (voice.speak, "speak")):
+                        (doctor.doctor, "doctor"), (voice.transcribe, "transcribe"), (voice.speak, "speak"),
+                        (voice.summarize, "summarize")):
     app.command(_name)(_command)
 
 

@@ -110,3 +110,37 @@ def speak(
         print_json({"file": str(output), "seconds": round(speech.duration, 2), "sample_rate": speech.sample_rate, "bytes": len(data)})
     else:
         out.print(f"wrote {output} ({speech.duration:.1f} s)", markup=False)
+
+
+def summarize(
+    file: Annotated[Path, typer.Argument(help="A recording (wav, mp3, m4a, ...) or a text file (md, txt, pdf, ...).", show_default=False)],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Chat model that writes the summaries (default: the configured one).", show_default=False)] = None,
+    language: Annotated[str, typer.Option("--language", "-l", help="The recording's language: zh, en or auto.")] = "auto",
+    chapter_chars: Annotated[int, typer.Option("--chapter-chars", help="Text per chapter, in characters.")] = 3000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Summarise a podcast, lecture or document: chapters with time ranges, key points, the whole.
+
+    --json prints {"file", "kind", "duration_s", "summary", "key_points", "chapters": [{"n", "start_s", "end_s", "title", "summary"}], "model_calls", "seconds"}.
+    """
+    from lingxi.models.funnel import open_chat
+    from lingxi.voice.audio import check_file
+    from lingxi.voice.formats import span
+    from lingxi.voice.summarize import summarize_file
+
+    check_file(file)
+    if chapter_chars < 200:
+        raise ConfigError(f"--chapter-chars {chapter_chars} is too small.", "use at least 200")
+    report = summarize_file(file, open_chat(model), language=_language(language), max_chars=chapter_chars)
+    if as_json:
+        print_json(report)
+        return
+    out.print(report["summary"], markup=False, style="bold")
+    if report["key_points"]:
+        out.print("\nKey points:", markup=False)
+        for p in report["key_points"]:
+            out.print(f"  - {p}", markup=False)
+    out.print("\nChapters:", markup=False)
+    for c in report["chapters"]:
+        when = f"{span(c['start_s'], c['end_s'])}  " if c["start_s"] is not None else ""
+        out.print(f"  {c['n']}. {when}{c['title']}", markup=False)
