@@ -23,7 +23,9 @@ from lingxi.voice.base import Transcript
 
 
 def cache_path(settings: Settings, digest: str, model: str, language: str | None) -> Path:
-    return settings.home_dir / "cache" / "transcripts" / f"{digest}-{model}-{language or 'auto'}.json"
+    """One file per recording, transcriber and language (the transcriber's name is hashed: it may be a path)."""
+    key = hashlib.sha256(f"{model}\0{language or 'auto'}\0{settings.voice.zh_prompt}".encode()).hexdigest()[:16]
+    return settings.home_dir / "cache" / "transcripts" / f"{digest}-{key}.json"
 
 
 def _digest(path: Path) -> str:
@@ -41,7 +43,7 @@ def transcript_for(path: Path, settings: Settings | None = None, language: str |
     settings = settings or load_settings()
     language = language or settings.voice.kb_language
     model = settings.voice.transcriber
-    cached = cache_path(settings, _digest(path), model.replace("/", "_").replace(":", "_"), language)
+    cached = cache_path(settings, _digest(path), model, language)
     if cached.exists():
         try:
             return Transcript.from_dict(json.loads(cached.read_text("utf-8")))

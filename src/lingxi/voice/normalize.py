@@ -128,7 +128,7 @@ def year_en(y: int) -> str:
 
 def _decimal_en(s: str) -> str:
     whole, _, frac = s.partition(".")
-    out = number_en(int(whole))
+    out = " ".join(_ONES[int(d)] for d in whole) if len(whole) > 12 else number_en(int(whole))
     return out + (" point " + " ".join(_ONES[int(d)] for d in frac) if frac else "")
 
 
@@ -149,4 +149,8 @@ def normalize_en(text: str) -> str:
 
 
 def normalize(text: str, language: str) -> str:
-    return normalize_zh(text) if language == "zh" else normalize_en(text)
+    """`text` with numbers and symbols in words; text the rules cannot parse is spoken as it is."""
+    try:
+        return normalize_zh(text) if language == "zh" else normalize_en(text)
+    except (ValueError, KeyError, IndexError, OverflowError, RecursionError):
+        return text
