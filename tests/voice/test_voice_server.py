@@ -12,6 +12,7 @@ from lingxi.config import Settings
 from lingxi.serve import create_app, serve_settings
 from lingxi.testing.live import LiveServer
 from lingxi.voice.metrics import cer
+from lingxi.voice.normalize import normalize_en
 from lingxi.voice.settings import VoiceSettings
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,7 @@ def test_speech_returns_wav_and_mp3(client, spoken):
 def test_transcriptions_in_every_response_format(client, spoken):
     file = ("speech.wav", spoken, "audio/wav")
     plain = client.audio.transcriptions.create(model="whisper-1", file=file, language="en")
-    assert cer(SAID, plain.text) < 0.25, plain.text
+    assert cer(SAID, normalize_en(plain.text)) < 0.25, plain.text  # Whisper writes numbers as digits
     verbose = client.audio.transcriptions.create(model="whisper-1", file=file, language="en",
                                                  response_format="verbose_json", timestamp_granularities=["word", "segment"])
     assert verbose.language == "en" and verbose.duration > 1 and verbose.segments and len(verbose.words) >= 5
