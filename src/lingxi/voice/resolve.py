@@ -38,6 +38,8 @@ def _spec(kind: str, name: str, settings: Settings, registry: Registry) -> Voice
     known = {**TRANSCRIBERS, **settings.voice.transcribers} if kind == "transcriber" else {**VOICES, **settings.voice.voices}
     if name in known:
         return known[name]
+    if (kind, name) in registry and name not in _PATH_PROVIDERS:  # a bare provider: "espeak", "scripted"
+        return VoiceSpec(provider=name)
     provider, sep, target = name.partition(":")
     if sep and (kind, provider) in registry:
         if provider in _PATH_PROVIDERS:
