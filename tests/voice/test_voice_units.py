@@ -35,6 +35,13 @@ def test_english_numbers_dates_units_are_read_out(text: str, said: str) -> None:
     assert normalize_en(text) == said
 
 
+def test_a_huge_number_is_not_read_digit_by_digit() -> None:
+    from lingxi.voice.normalize import normalize
+
+    assert normalize("0" * 4096, "en") == "a four thousand ninety-six digit number"
+    assert normalize("共" + "9" * 30 + "个", "zh") == "共一个三十位数个"
+
+
 def test_mixed_text_splits_by_language_and_numbers_stay_with_their_words() -> None:
     assert split_languages("灵犀 supports RAG 和 agents") == [("zh", "灵犀 "), ("en", "supports RAG "), ("zh", "和 "), ("en", "agents")]
     assert split_languages("我们用Python 3.11写了10km的代码。") == [("zh", "我们用"), ("en", "Python 3.11"), ("zh", "写了10km的代码。")]

@@ -148,8 +148,13 @@ def normalize_en(text: str) -> str:
     return re.sub(r"\d+(?:\.\d+)?", lambda m: _decimal_en(m[0]), text)
 
 
+LONG_DIGITS = re.compile(r"\d{25,}")
+
+
 def normalize(text: str, language: str) -> str:
-    """`text` with numbers and symbols in words; text the rules cannot parse is spoken as it is."""
+    """`text` with numbers and symbols in words; text the rules cannot parse is spoken as it is.
+    A run of more than 24 digits is said as "a 300-digit number" (4096 zeros would be 20 minutes of speech)."""
+    text = LONG_DIGITS.sub(lambda m: (f"一个{len(m[0])}位数" if language == "zh" else f"a {len(m[0])} digit number"), text)
     try:
         return normalize_zh(text) if language == "zh" else normalize_en(text)
     except (ValueError, KeyError, IndexError, OverflowError, RecursionError):
