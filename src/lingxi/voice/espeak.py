@@ -17,7 +17,7 @@ from lingxi.voice.base import Speech
 from lingxi.voice.settings import VoiceSpec
 
 WPM = 160  # espeak-ng's own default speed, words per minute
-WPM_ZH = 110  # syllables: at 160 Whisper base hears espeak's Mandarin at CER 1.1-2.0, at 110 about 0.5-0.6
+WPM_ZH = 112  # syllables: at 160 Whisper base hears espeak's Mandarin at CER 1.1-2.0, at 112 about 0.5-0.7 (110: 2.9 on one sentence)
 VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 _PUNCT = str.maketrans({"，": ", ", "。": ". ", "！": "! ", "？": "? ", "；": "; ", "：": ": ", "、": ", ",
                         "（": " (", "）": ") ", "“": " ", "”": " ", "‘": " ", "’": " ", "《": " ", "》": " "})
