@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 from lingxi.errors import ConfigError
 from lingxi.guard.policy import GuardSettings
+from lingxi.voice.settings import VoiceSettings
 
 DEFAULT_HOME = "~/.lingxi"
 
@@ -88,6 +89,7 @@ class Settings(BaseSettings):
     pg_dsn: SecretStr | None = None  # LINGXI_PG_DSN: PostgreSQL + pgvector for knowledge bases with store="pgvector"
     ingest: IngestSettings = Field(default_factory=IngestSettings)  # [ingest]: per-file limits (lingxi.knowledge.safe_io)
     guard: GuardSettings = Field(default_factory=GuardSettings)  # [guard]: checks per stage and profile (lingxi.guard.policy)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)  # [voice]: transcriber and voices (lingxi.voice.settings)
 
     @classmethod
     def settings_customise_sources(

@@ -99,6 +99,10 @@ def show(answer: Any, streamed: str = "") -> None:
 
 def _source_line(n: int, s: Any, quote: str) -> None:
     where = _short(s.source) + (f" p.{s.page}" if s.page else "") + (" › " + " › ".join(s.headings) if s.headings else "")
+    if getattr(s, "start_s", None) is not None:
+        from lingxi.voice.formats import span
+
+        where += f" @ {span(s.start_s, s.end_s)}"
     out.print(f"[{n}] {where}", markup=False)
     out.print(f"    “{quote}”", markup=False)
 

@@ -42,18 +42,30 @@ LOADERS: dict[str, Loader] = {
 DEFAULT_EXCLUDE = (".*", "*/.*", "node_modules/*", "*/node_modules/*", "__pycache__/*", "*/__pycache__/*", "*~")
 
 
+def _plugin_loader(ext: str) -> Loader | None:
+    """A loader registered under the registry kind "loader" for this extension (audio files, plugins)."""
+    from lingxi.registry import default_registry
+
+    registry = default_registry()
+    return registry.get("loader", ext) if ext and ("loader", ext) in registry else None
+
+
 def supported(path: Path) -> bool:
-    return path.suffix.lower() in LOADERS
+    ext = path.suffix.lower()
+    return ext in LOADERS or _plugin_loader(ext) is not None
 
 
 def load_file(path: Path, data: bytes | None = None, limits: Limits | None = None) -> list[Document]:
     """Read one file into Documents (several for a PDF's pages or a workbook's sheets).
     `data` is the file's bytes when the caller read them already (see `safe_io.read_file`)."""
-    loader = LOADERS.get(path.suffix.lower())
+    loader = LOADERS.get(path.suffix.lower()) or _plugin_loader(path.suffix.lower())
     if loader is None:
+        from lingxi.registry import default_registry
+
+        known = sorted({*LOADERS, *default_registry().names("loader")})
         raise LoadError(
             f"'{path.name}' has a file type lingxi cannot read ({path.suffix or 'no extension'}).",
-            f"supported: {', '.join(sorted(LOADERS))}",
+            f"supported: {', '.join(known)}",
         )
     limits = limits or Limits.from_settings()
     if data is None:

@@ -72,8 +72,8 @@ class Splitter:
 
     def _units(self, text: str, start: int, end: int, kind: str) -> Iterator[tuple[int, int, int]]:
         """(start, end, estimated tokens) of each unit; a unit too big for a chunk is cut."""
-        if kind in ("rows", "code"):
-            spans = _line_spans(text, start, end) if kind == "rows" else _block_spans(text, start, end)
+        if kind in ("rows", "code", "transcript"):
+            spans = _block_spans(text, start, end) if kind == "code" else _line_spans(text, start, end)
         else:
             spans = sentence_spans(text, start, end)
         for a, b in spans:
@@ -155,6 +155,10 @@ def _make_chunk(doc: Document, a: int, b: int, headings: list[str], n: int, newl
     if doc.metadata.get("kind") == "rows":
         meta["row_start"] = bisect.bisect_left(newlines, a) + 1  # newlines before a: one binary search,
         meta["row_end"] = bisect.bisect_left(newlines, b) + 1  # not a scan from the start per chunk
+    if doc.metadata.get("kind") == "transcript":  # audio: the time range the chunk's segments cover
+        times = [(t0, t1) for s, e, t0, t1 in doc.metadata.get("segments", []) if s < b and e > a]
+        if times:
+            meta["start_s"], meta["end_s"] = float(min(t for t, _ in times)), float(max(t for _, t in times))
     return Chunk(
         id=hashlib.sha1(f"{doc.id}\0{n}\0{digest}".encode()).hexdigest()[:24],
         source=doc.source,

@@ -73,6 +73,8 @@ class Source(_Data):
     score: float = 0.0  # fused retrieval score (relative to the other hits)
     cosine: float | None = None  # absolute query-passage similarity, when the chunk has a vector
     coverage: float = 0.0  # share of the question's terms found in the chunk
+    start_s: float | None = None  # audio sources: where the passage starts and ends in the recording
+    end_s: float | None = None
 
 
 class SentenceVerdict(_Data):

@@ -34,7 +34,8 @@ def as_sources(hits: Sequence[Hit], query: str) -> list[Source]:
         cos = h.scores.get("vector")
         out.append(Source(n=n, chunk_id=c.id, source=c.source, text=c.text, page=c.page, headings=list(c.headings),
                           score=round(float(h.score), 4), cosine=None if cos is None else round(float(cos), 4),
-                          coverage=round(coverage(qterms, c), 4)))  # fmt: skip
+                          coverage=round(coverage(qterms, c), 4),
+                          start_s=c.metadata.get("start_s"), end_s=c.metadata.get("end_s")))  # fmt: skip
     return out
 
 

@@ -287,7 +287,8 @@ def citations(verdicts: Sequence[SentenceVerdict], sources: Sequence[Source]) ->
             if n not in out:
                 s = by_n[n]
                 out[n] = Citation(n=n, chunk_id=s.chunk_id, source=s.source, quote=quote(v.text, s.text),
-                                  score=round(v.lexical if v.cosine == 0 else (v.lexical + v.cosine) / 2, 4))  # fmt: skip
+                                  score=round(v.lexical if v.cosine == 0 else (v.lexical + v.cosine) / 2, 4),
+                                  start_s=s.start_s, end_s=s.end_s)  # fmt: skip
     return [out[n] for n in sorted(out)]
 
 

@@ -29,7 +29,7 @@ router.include_router(static.router)
 # scripts only from this server (no inline script at all), styles from it plus the inline
 # style attributes KaTeX writes; no plugins, frames, or foreign forms
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 
 
