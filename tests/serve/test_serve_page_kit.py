@@ -9,6 +9,8 @@ folder is printed at the end of the run.
 
 from __future__ import annotations
 
+from db_engines import home_db
+
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -109,7 +111,7 @@ def page_server(home: Path, models: dict[str, Any], settings: dict[str, Any] | N
 
 
 def new_key(home: Path, name: str = "page") -> str:
-    conn = connect(path=home / "lingxi.db")
+    conn = home_db(home)
     try:
         return create_key(conn, name)[1]
     finally:
