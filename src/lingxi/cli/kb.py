@@ -73,6 +73,9 @@ def ingest(
     include: Annotated[list[str] | None, typer.Option("--include", "-i", help="Glob of files to take (repeatable).")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x", help="Glob of files to skip (repeatable).")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Block until every chunk has its vector.")] = False,
+    engine: Annotated[str | None, typer.Option(help="Run loading, splitting and embedding on a Ray cluster: ray "
+                                               "(RAY_ADDRESS or a local one), ray://HEAD:10001 or ray:HEAD:6379.")] = None,
+    workers: Annotated[int | None, typer.Option(help="With --engine: embedding workers (default: the cluster's CPUs).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new and changed files, drop removed ones; chunks are keyword-searchable at once."""
@@ -82,7 +85,14 @@ def ingest(
     if bar:
         bar.start()
     try:
-        report = kb.ingest(path, include=include, exclude=exclude, embed="wait" if wait else "later", progress=update)
+        if engine:  # the distributed path (lingxi.knowledge.distributed); embeds as it goes
+            from lingxi.knowledge.distributed import ingest_ray, parse_engine
+
+            report = ingest_ray(kb, path, address=parse_engine(engine), include=include, exclude=exclude,
+                                progress=update, workers=workers)
+        else:
+            report = kb.ingest(path, include=include, exclude=exclude, embed="wait" if wait else "later",
+                               progress=update)
     finally:
         if bar:
             bar.stop()
