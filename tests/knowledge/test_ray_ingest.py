@@ -124,6 +124,19 @@ def test_cli_ingest_on_ray_matches_the_local_path_and_is_incremental(cluster, en
     assert kb.search("改过的文件", k=1)[0].chunk.source.endswith("doc03.md")
 
 
+def test_a_second_writer_is_refused_with_a_sentence(tmp_path):
+    from lingxi.errors import StoreError
+    from lingxi.knowledge.distributed import writer_lock
+
+    with writer_lock(tmp_path, "first ingest"):
+        with pytest.raises(StoreError, match="being written by another process") as err:
+            with writer_lock(tmp_path, "second"):
+                pass
+        assert "first ingest" in err.value.message
+    with writer_lock(tmp_path, "after"):  # released with its holder
+        pass
+
+
 def _embed_worker_pids() -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():

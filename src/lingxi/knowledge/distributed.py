@@ -23,6 +23,9 @@ Needs ``pip install 'lingxi[ray]'`` (ray 2.60.0 with Ray Data) on the driver and
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import time
@@ -32,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from lingxi.errors import ConfigError
-from lingxi.knowledge.ingest import IngestReport, Progress, file_hash
+from lingxi.errors import ConfigError, StoreError
+from lingxi.knowledge.ingest import IngestReport, Progress
 from lingxi.knowledge.loaders import walk
 from lingxi.types import Chunk
 
@@ -196,7 +199,7 @@ def plan(store: Any, root: Path, include: Sequence[str] | None, exclude: Sequenc
         source = str(path.resolve())
         seen.add(source)
         try:
-            digest = file_hash(path)
+            digest = _digest(path)
         except OSError as exc:
             report.failed.append((source, f"Could not read '{path}': {exc.strerror or exc}."))
             continue
@@ -216,6 +219,16 @@ def ingest_ray(
     started = time.perf_counter()
     root = Path(root).expanduser().resolve()
     report = IngestReport()
+    with writer_lock(kb.path, f"lingxi kb ingest --engine ray {root}"):
+        _run(kb, root, report, address, include, exclude, progress, workers, files_per_task, embed_batch,
+             batch_chunks, batch_files)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(kb: Any, root: Path, report: IngestReport, address: str | None, include: Sequence[str] | None,
+         exclude: Sequence[str] | None, progress: Progress | None, workers: int | None, files_per_task: int,
+         embed_batch: int, batch_chunks: int, batch_files: int) -> None:
     todo, gone, known = plan(kb.store, root, include, exclude, report)
     if todo:
         ray = connect(address)
@@ -232,10 +245,7 @@ def ingest_ray(
     report.deleted = gone
     if report.added or report.changed or report.deleted:
         kb.store.optimize()
-    report.seconds = time.perf_counter() - started
-    report.embedding = {"embedded": report.chunks, "seconds": round(report.seconds, 3), "engine": "ray",
-                        "workers": workers or 0}
-    return report
+    report.embedding = {"embedded": report.chunks, "engine": "ray", "workers": workers or 0}
 
 
 def _rows(ray: Any, kb: Any, todo: list[dict[str, str]], workers: int, files_per_task: int,
@@ -263,3 +273,32 @@ def _shippable(kb: Any) -> Any:
         if spec.startswith("openai:") or spec in default_registry().names("embedding"):
             return spec
     return kb.embedder
+
+
+def _digest(path: Path) -> str:
+    """The file hash the store records (the local path's: SHA-256 of the content, 32 hex digits)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:32]
+
+
+@contextlib.contextmanager
+def writer_lock(kb_path: Path, doing: str) -> Iterator[None]:
+    """One writer per KB: an exclusive flock on ``write.lock`` in the KB folder (the file the local
+    ingest locks too), so a Ray ingest never interleaves with another ingest of the same KB, from
+    this machine or another one on a shared file system. The kernel drops it when the holder dies."""
+    fd = os.open(Path(kb_path) / "write.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+            raise StoreError(f"The knowledge base at {kb_path} is being written by another process ({held or 'unknown'}).",
+                             "wait for that ingest to finish, then run this one again") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "doing": doing, "since": time.strftime("%H:%M:%S")}).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
