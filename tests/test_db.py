@@ -54,7 +54,7 @@ def test_translation_of_the_sqlite_dialect():
 def test_settings_choose_the_engine(tmp_path):
     from lingxi.config import Settings
 
-    assert db.target(Settings(home=tmp_path)) == tmp_path / "lingxi.db"
+    assert db.target(Settings(home=tmp_path, db_url=None)) == tmp_path / "lingxi.db"
     pg = Settings(home=tmp_path, db_url="postgresql://u:pw@h/db")
     assert db.engine_name(pg) == "postgresql" and "pw" not in repr(pg) and "pw" not in db.describe(db.target(pg))
 

@@ -3,12 +3,9 @@ passes the provider's results through untouched and queues one row per call."""
 
 from __future__ import annotations
 
-from db_engines import home_db, home_target
-
 import contextvars
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,10 +13,11 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from db_engines import home_db, home_target
 from lingxi import tracing
 from lingxi.cli.serve import traces_app
 from lingxi.config import ModelSpec, load_settings
-from lingxi.db import connect, db_path
+from lingxi.db import db_path
 from lingxi.errors import ModelError
 from lingxi.models.base import ChatModel, TextModel, collect
 from lingxi.models.funnel import Model

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from db_engines import home_db, use_home
-
-
 import httpx
 import openai
 import pytest
 from typer.testing import CliRunner
 
+from db_engines import home_db, use_home
 from lingxi.cli.serve import keys_app
-from lingxi.db import connect
 from lingxi.errors import ConfigError
 from lingxi.serve.keys import create_key, revoke_key
 

@@ -9,8 +9,6 @@ folder is printed at the end of the run.
 
 from __future__ import annotations
 
-from db_engines import home_db
-
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import LiveServer, make_settings
-from lingxi.db import connect
+from db_engines import home_db
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
 from lingxi.types import Delta, Usage

@@ -5,15 +5,12 @@ are listed too."""
 
 from __future__ import annotations
 
-from db_engines import home_db
-
-import sqlite3
 from typing import Any
 
 import httpx
 import pytest
 
-from lingxi.db import connect
+from db_engines import home_db
 from lingxi.memory.sessions import Session
 from lingxi.serve.keys import create_key
 
