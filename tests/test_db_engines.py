@@ -20,18 +20,18 @@ from db_engines import dsn, on_postgres
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "tests/test_db.py",
-    "tests/test_tracing.py",
     "tests/serve/test_serve_keys.py",
     "tests/serve/test_serve_page_sessions.py",
     "tests/memory/test_rewrite_sessions.py",
     "tests/evals/test_runs.py",
 ]
-# slow here for reasons that are not the engine's (a CLI subprocess); they run on SQLite as usual
-SKIP = "not test_cli_calls_are_traced_and_stats_summarise"
+# slow here for reasons that are not the engine's (CORS, body limits); they run on SQLite as usual
+SKIP = "not cors and not body"
 
 
 @pytest.mark.skipif(not dsn(), reason='LINGXI_TEST_PG_DSN is not set: run  export LINGXI_TEST_PG_DSN="$(scripts/pg.sh start)"')
 @pytest.mark.skipif(on_postgres(), reason="this run is the PostgreSQL run already")
+@pytest.mark.timeout(900)
 def test_database_modules_pass_on_postgresql():
     env = {**os.environ, "LINGXI_TEST_DB": "postgresql"}
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-k", SKIP, *MODULES]

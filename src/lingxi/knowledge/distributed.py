@@ -253,9 +253,10 @@ def _rows(ray: Any, kb: Any, todo: list[dict[str, str]], workers: int, files_per
     cfg = kb.config
     embedding = _shippable(kb)
     ds = ray.data.from_items(todo, override_num_blocks=max(1, min(len(todo), workers * 4)))
-    # loading and splitting are light next to embedding: a quarter of a CPU each, up to `workers` of them
+    # loading and splitting are light next to embedding and reserve no CPU, so that `workers` embedding
+    # actors may take every CPU of the cluster without starving the stage that feeds them
     ds = ds.map_batches(LoadSplit, fn_constructor_args=(embedding, cfg["chunk_tokens"], cfg["overlap"]),
-                        batch_size=files_per_task, concurrency=(1, workers), num_cpus=0.25, **_RETRY)
+                        batch_size=files_per_task, concurrency=(1, workers), num_cpus=0, **_RETRY)
     ds = ds.map_batches(Embed, fn_constructor_args=(embedding,), batch_size=embed_batch,
                         concurrency=workers, num_cpus=1, **_RETRY)
     for batch in ds.iter_batches(batch_size=256, batch_format="numpy"):
