@@ -35,6 +35,17 @@ from lingxi.guard.policy import GuardSettings
 DEFAULT_HOME = "~/.lingxi"
 
 
+class IngestSettings(BaseModel):
+    """``[ingest]``: limits that keep one hostile or careless file from stalling a whole ingest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_file_mb: float = Field(100.0, gt=0)  # bytes read from one file, at most
+    max_unzipped_mb: float = Field(256.0, gt=0)  # a .docx/.xlsx (zip) file's declared uncompressed total
+    max_zip_ratio: float = Field(100.0, gt=1)  # uncompressed / compressed, for members past a few MB
+    max_zip_members: int = Field(20_000, ge=1)
+
+
 class ModelSpec(BaseModel):
     """One model alias: which provider serves it and how to reach it."""
 
@@ -77,6 +88,7 @@ class Settings(BaseSettings):
     db_url: SecretStr | None = None  # LINGXI_DB_URL: postgresql://... for the home database (default: SQLite in home)
     replica: str | None = None  # LINGXI_REPLICA: this server's name in /metrics (default: host:port)
     pg_dsn: SecretStr | None = None  # LINGXI_PG_DSN: PostgreSQL + pgvector for knowledge bases with store="pgvector"
+    ingest: IngestSettings = Field(default_factory=IngestSettings)  # [ingest]: per-file limits (lingxi.knowledge.safe_io)
     guard: GuardSettings = Field(default_factory=GuardSettings)  # [guard]: checks per stage and profile (lingxi.guard.policy)
 
     @classmethod

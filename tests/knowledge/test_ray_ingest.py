@@ -129,7 +129,7 @@ def test_a_second_writer_is_refused_with_a_sentence(tmp_path):
     from lingxi.knowledge.distributed import writer_lock
 
     with writer_lock(tmp_path, "first ingest"):
-        with pytest.raises(StoreError, match="being written by another process") as err:
+        with pytest.raises(StoreError, match="is being written by") as err:
             with writer_lock(tmp_path, "second"):
                 pass
         assert "first ingest" in err.value.message

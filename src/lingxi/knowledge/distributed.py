@@ -23,8 +23,6 @@ Needs ``pip install 'lingxi[ray]'`` (ray 2.60.0 with Ray Data) on the driver and
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -35,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from lingxi.errors import ConfigError, StoreError
+from lingxi.errors import ConfigError
 from lingxi.knowledge.ingest import IngestReport, Progress
 from lingxi.knowledge.loaders import walk
 from lingxi.types import Chunk
@@ -285,21 +283,9 @@ def _digest(path: Path) -> str:
     return h.hexdigest()[:32]
 
 
-@contextlib.contextmanager
-def writer_lock(kb_path: Path, doing: str) -> Iterator[None]:
-    """One writer per KB: an exclusive flock on ``write.lock`` in the KB folder (the file the local
-    ingest locks too), so a Ray ingest never interleaves with another ingest of the same KB, from
-    this machine or another one on a shared file system. The kernel drops it when the holder dies."""
-    fd = os.open(Path(kb_path) / "write.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            held = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
-            raise StoreError(f"The knowledge base at {kb_path} is being written by another process ({held or 'unknown'}).",
-                             "wait for that ingest to finish, then run this one again") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "doing": doing, "since": time.strftime("%H:%M:%S")}).encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+def writer_lock(kb_path: Path, doing: str) -> Any:
+    """One writer per KB: the local ingest's lock (`lingxi.knowledge.lock`, a flock on write.lock in the
+    KB folder), so a Ray ingest never interleaves with another ingest of the same KB."""
+    from lingxi.knowledge.lock import writer_lock as lock
+
+    return lock(Path(kb_path), Path(kb_path).name, doing, 0)
