@@ -257,9 +257,10 @@ def markdown(r: dict) -> str:
             lines.append(f"| {name.replace('_', ' ')} | {x['ok']} | {sum(x['errors'].values())} {x['errors'] or ''} | "
                          f"{x['requests_per_s']} | {x['p50_ms']} | {x['p95_ms']} | {x['load_avg']} |")
         rv = s["revocation_ms"]
+        accepted = [x["accepted_after_revoke"] if isinstance(x, dict) else "?" for x in rv]
         lines += ["", f"Key revocation (5 runs): requests the other replica still accepted after the revoking commit: "
-                  f"{[x['accepted_after_revoke'] for x in rv]}; ms until its refusal (= that one request's latency "
-                  f"on this loaded machine): {[x['ms'] for x in rv]}",
+                  f"{accepted}; ms until its refusal (= that one request's latency "
+                  f"on this loaded machine): {[x['ms'] if isinstance(x, dict) else x for x in rv]}",
                   f"Conversation alternating between replicas ({s['session']['turns']} turns) kept its memory: "
                   f"{s['session']['memory_kept_every_turn']}", f"Trace rows per replica: {s['traces_per_replica']}", ""]
     i = r.get("ingest")
