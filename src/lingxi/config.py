@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None  # used by "openai:MODEL" specs without "@URL"
     openai_api_key: SecretStr | None = None
     trace: bool = True  # record every model call in the home database (lingxi traces)
+    db_url: SecretStr | None = None  # LINGXI_DB_URL: postgresql://... for the home database (default: SQLite in home)
+    replica: str | None = None  # LINGXI_REPLICA: this server's name in /metrics (default: host:port)
     pg_dsn: SecretStr | None = None  # LINGXI_PG_DSN: PostgreSQL + pgvector for knowledge bases with store="pgvector"
     ingest: IngestSettings = Field(default_factory=IngestSettings)  # [ingest]: per-file limits (lingxi.knowledge.safe_io)
     guard: GuardSettings = Field(default_factory=GuardSettings)  # [guard]: checks per stage and profile (lingxi.guard.policy)

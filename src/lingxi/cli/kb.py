@@ -95,6 +95,9 @@ def ingest(
     include: Annotated[list[str] | None, typer.Option("--include", "-i", help="Glob of files to take (repeatable).")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x", help="Glob of files to skip (repeatable).")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Block until every chunk has its vector.")] = False,
+    engine: Annotated[str | None, typer.Option(help="Run loading, splitting and embedding on a Ray cluster: ray "
+                                               "(RAY_ADDRESS or a local one), ray://HEAD:10001 or ray:HEAD:6379.")] = None,
+    workers: Annotated[int | None, typer.Option(help="With --engine: embedding workers (default: the cluster's CPUs).")] = None,
     wait_lock: Annotated[bool, typer.Option("--wait-lock", help="If another process is writing this KB, wait for it "
                                             "to finish instead of stopping.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per file as it is done.")] = False,
@@ -110,9 +113,15 @@ def ingest(
     if bar:
         bar.start()
     try:
-        report = kb.ingest(path, include=include, exclude=exclude, embed="wait" if wait else "later",
-                           progress=update, wait_lock=None if wait_lock else 0,
-                           on_file=_file_line if verbose else None)  # fmt: skip
+        if engine:  # the distributed path (lingxi.knowledge.distributed); embeds as it goes
+            from lingxi.knowledge.distributed import ingest_ray, parse_engine
+
+            report = ingest_ray(kb, path, address=parse_engine(engine), include=include, exclude=exclude,
+                                progress=update, workers=workers)
+        else:
+            report = kb.ingest(path, include=include, exclude=exclude, embed="wait" if wait else "later",
+                               progress=update, wait_lock=None if wait_lock else 0,
+                               on_file=_file_line if verbose else None)  # fmt: skip
     except IngestInterrupted as stop:
         if bar:
             bar.stop()

@@ -203,9 +203,11 @@ class KnowledgeBase:
         return self.languages.counts()
 
     def embed_pending(
-        self, batch: int = 64, limit: int | None = None, progress: Progress | None = None
+        self, batch: int | None = None, limit: int | None = None, progress: Progress | None = None
     ) -> dict[str, Any]:
-        """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume."""
+        """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume. The batch is
+        64 chunks, times the embedder's `concurrency` (a remote one sends that many requests at once)."""
+        batch = batch or 64 * max(1, int(getattr(self.embedder, "concurrency", 1) or 1))
         started, done, spent = time.perf_counter(), 0, 0.0
         if not self.languages.known() and self.store.count(embedded=True):
             self.count_languages()  # a KB embedded before language centres were kept

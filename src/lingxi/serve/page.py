@@ -77,7 +77,7 @@ async def feedback(request: Request, who: Caller = Depends(_caller)) -> dict[str
     owner = who.key.id if who.key else None
     if fb.message_id is not None:
         def remember() -> bool:
-            with closing(db.connect(path=db.db_path(srv.settings))) as conn:
+            with closing(db.connect(path=db.target(srv.settings))) as conn:
                 return rate_message(conn, fb.message_id, owner, fb.rating)
 
         if not await asyncio.to_thread(remember):
