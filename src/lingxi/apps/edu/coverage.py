@@ -21,6 +21,8 @@ from typing import Any
 from lingxi.apps.edu import evidence as E
 from lingxi.apps.edu.courses import Course, db
 from lingxi.apps.edu.syllabus import Objective
+from lingxi.rag.answer import Thresholds
+from lingxi.rag.verify import lexical_support
 
 _SPLIT = re.compile(r"[，,；;：:。]|例如|比如|解释|说明|以及|和|such as|e\.g\.|\band\b")
 _VERBS = re.compile(r"^(?:并且|并|能够|能|会|知道|理解|了解|掌握|认识|区分|说出|举出|解释|描述|学会|用|运用|初步|"
@@ -75,12 +77,13 @@ def judge(objective: Objective, kb: Any, materials: list[str], k: int = 4) -> tu
     scores, cites, ok, row = [], [], 0, [0.0] * len(materials)
     col = {m: i for i, m in enumerate(materials)}
     for part, v in zip(ps, verdicts, strict=True):
-        if v is not None and v.verdict == "supported":
+        topic = _topic_sources(part, v, sources)
+        if topic or (v is not None and v.verdict == "supported"):
             ok += 1
-            scores.append(max(v.lexical, 0.75))
-            best = sorted(v.citations, key=lambda n: by_n[n].score, reverse=True)
+            scores.append(max(v.lexical if v is not None else 0.0, 0.75))
+            best = topic or sorted(v.citations, key=lambda n: by_n[n].score, reverse=True)
             cites.append({**E.citation(by_n[best[0]], part), "part": part})
-            for m in {E.file_name(by_n[n].source) for n in v.citations}:
+            for m in {E.file_name(by_n[n].source) for n in (topic or v.citations)}:
                 if m in col:
                     row[col[m]] += 1 / len(ps)
         else:
@@ -90,6 +93,18 @@ def judge(objective: Objective, kb: Any, materials: list[str], k: int = 4) -> tu
     unique = list({(c["chunk_id"], c["quote"]): c for c in cites}.values())
     return ({**objective.to_dict(), "parts": ps, "status": status, "score": score, "citations": unique},
             [round(x, 3) for x in row])
+
+
+def _topic_sources(part: str, verdict: Any, sources: list[Any]) -> list[int]:
+    """An objective's part is often a topic, not a claim (「光的直线传播」): the verifier calls such a
+    fragment "states nothing" (check `empty`), which is right for an answer and wrong for a syllabus.
+    For those parts only, a passage covers the topic when it holds the calibrated share of its words
+    (the words-only support rule, `Thresholds.support_lexical`); the sources that do, best first."""
+    if verdict is None or getattr(verdict, "check", "") != "empty":
+        return []
+    need = Thresholds().support_lexical
+    held = [(lexical_support(part, " ".join([*s.headings, s.text])), s) for s in sources]
+    return [s.n for share, s in sorted(held, key=lambda x: (-x[0], -x[1].score)) if share >= need]
 
 
 def coverage(course: Course, *, k: int = 4, gaps: bool = True, model: Any = None) -> CoverageReport:

@@ -264,7 +264,11 @@ async def export(body: ExportBody, w: Who = Depends(who)) -> Response:
 
     w.need("quiz" if body.kind == "quiz" else "plan")
     with tempfile.TemporaryDirectory() as tmp:
-        path = await _run(write, body.kind, body.data, body.format, Path(tmp) / f"{body.kind}.{body.format}")
+        try:
+            path = await _run(write, body.kind, body.data, body.format, Path(tmp) / f"{body.kind}.{body.format}")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a body that is not a quiz / plan document
+            raise _api_error(400, f"'data' is not a {body.kind} as lingxi writes it ({type(exc).__name__}: {exc}); "
+                                  f"send the JSON that /v1/edu/{body.kind} returned", "invalid_data") from exc
         data = path.read_bytes()
     media = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document" if body.format == "docx"
              else "text/markdown; charset=utf-8")
