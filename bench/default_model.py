@@ -29,6 +29,7 @@ from lingxi.rag.pipeline import Options
 
 def summary(rows: list[dict]) -> dict:
     gen = [r for r in rows if r["timings"]["first_token"] is not None]
+    fallback = [r["mode"] == "extractive" for r in rows] if gen else []
     rates = [r["tokens"]["completion_tokens"] / max(1e-6, r["timings"]["generate"] - r["timings"]["first_token"])
              for r in gen if r["tokens"]["completion_tokens"] > 1]
     cites = sum(r["citations"] for r in rows)
@@ -36,7 +37,7 @@ def summary(rows: list[dict]) -> dict:
             "f1": round(float(np.mean([r["cmrc_f1"] for r in rows])), 2),
             "draft_f1": round(float(np.mean([r["draft_cmrc_f1"] or 0 for r in rows])), 2),
             "citation_precision": round(sum(r["citations_ok"] for r in rows) / max(1, cites), 3), "citations": cites,
-            "fallback": round(float(np.mean([r["mode"] == "extractive" for r in rows])), 3),
+            "fallback": round(float(np.mean(fallback)), 3) if fallback else None,
             "abstained": round(float(np.mean([r["abstained"] for r in rows])), 3),
             "first_token_p50": round(float(np.median([r["timings"]["first_token"] for r in gen])), 2) if gen else None,
             "tokens_per_s": round(float(np.median(rates)), 1) if rates else None,
@@ -61,10 +62,10 @@ def main() -> None:
     for ds in args.datasets.split(","):
         kb, items = knowledge_base(ds, args.home), load(ds, args.home)
         ins, _ = split(items, "bench", args.n)
-        for name, model in models.items():
+        for name, model in [("extractive (no model)", None), *models.items()]:
             t0, rows = time.time(), []
             for item in ins:
-                rows.append(run_one(kb, item, model, "auto", options))
+                rows.append(run_one(kb, item, model, "auto" if model is not None else "extractive", options))
                 if time.time() - t0 > 60 * args.minutes:
                     break
             report["results"][f"{ds}/{name}"] = {**summary(rows), "seconds": round(time.time() - t0, 1),

@@ -56,7 +56,8 @@ def test_echoing_a_mistyped_number_through_the_tool_does_not_ground_it() -> None
 def test_cli_prints_exactly_the_product_with_a_scripted_model_that_retypes_it(capsys, tmp_path, monkeypatch) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    replies = [act("calculator", expression="123456789 * 987654321"), act("final_answer", answer=WRONG)]
+    # (the last scripted reply is also the fake's default, which JSON mode replaces by a schema example)
+    replies = [act("calculator", expression="123456789 * 987654321"), act("final_answer", answer=WRONG), "{}"]
     (home / "lingxi.toml").write_text("[models.retyper]\nprovider = 'scripted'\nreplies = "
                                       + json.dumps(replies) + "\n", encoding="utf-8")
     monkeypatch.setenv("LINGXI_HOME", str(home))

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lingxi.agents import react
-from lingxi.agents.grounding import tool_fits, unsupported_numbers
+from lingxi.agents.grounding import SMALL_CONSTANTS, tool_fits, unsupported_numbers
 from lingxi.agents.tools import Tool, ToolResult, as_tool
 from lingxi.agents.trace import AgentResult, Step, StopReason
 from lingxi.errors import ConfigError
@@ -239,7 +239,8 @@ class Agent:
         run.seen[key] = result
         # a result counts as ground for later numbers only if the call's own numbers were grounded: a model
         # that echoes a mistyped number through the calculator does not make it true
-        if result.ok and not unsupported_numbers(json.dumps(_loads(arguments), ensure_ascii=False), run.grounds):
+        args = json.dumps(_loads(arguments), ensure_ascii=False)
+        if result.ok and not unsupported_numbers(args, run.grounds, SMALL_CONSTANTS):
             run.grounds.append(result.content)
             run.last_grounded = result
         if result.ok:
@@ -258,6 +259,10 @@ class Agent:
         run.steps.append(Step(n, "final", thought=thought, result=answer, **_cost(completion, t0)))
         last = run.last_ok.content.strip() if run.last_ok else ""
         weak = self.finish == "auto" and last and (not answer.strip() or (_NUMBER.match(last) and last not in answer))
+        if self.finish == "auto" and run.last_grounded and unsupported_numbers(answer, run.grounds):
+            answer, reason = self._check_numbers(run, answer, "final")  # the grounded result, verbatim, with a note
+            run.done = (answer, reason)
+            return
         run.done = (last, "tool_result") if weak else (answer, "final")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from lingxi.types import Message, SamplingParams
@@ -39,14 +39,21 @@ def numbers(text: str) -> set[str]:
 
 
 def _canonical(value: Decimal) -> str:
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    with localcontext() as ctx:
+        ctx.prec = 400  # exact for any number a tool prints (2**100 has 31 digits)
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value.normalize(), "f")
 
 
-def unsupported_numbers(answer: str, sources: Iterable[str]) -> list[str]:
-    """Numbers of `answer` that none of `sources` contains (in `answer`'s order of first appearance)."""
-    known: set[str] = set()
+# constants a tool call may bring in on its own ("twice" -> * 2, "per cent" -> / 100)
+SMALL_CONSTANTS = frozenset({*map(str, range(13)), "24", "60", "100", "1000"})
+
+
+def unsupported_numbers(answer: str, sources: Iterable[str], constants: frozenset[str] = frozenset()) -> list[str]:
+    """Numbers of `answer` that none of `sources` contains (in `answer`'s order of first appearance);
+    `constants` are numbers that need no source."""
+    known: set[str] = set(constants)
     for text in sources:
         known |= numbers(text)
     seen, out = set(), []
