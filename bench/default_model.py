@@ -60,7 +60,8 @@ def main() -> None:
               "options": {"k": options.k, "max_tokens": options.max_tokens}, "results": {}, "rows": {}}
     models = models_available([m for m in args.models.split(",") if m])
     for ds in args.datasets.split(","):
-        kb, items = knowledge_base(ds, args.home), load(ds, args.home)
+        items = load(ds, args.home)  # writes the passage files on first use
+        kb = knowledge_base(ds, args.home)
         ins, _ = split(items, "bench", args.n)
         for name, model in [("extractive (no model)", None), *models.items()]:
             t0, rows = time.time(), []

@@ -105,7 +105,8 @@ def main() -> None:
     default_keep = P.FOCUS_SENTENCES
     models = models_available([m for m in args.models.split(",") if m])
     for ds in args.datasets.split(","):
-        kb, items = knowledge_base(ds, args.home), load(ds, args.home)
+        items = load(ds, args.home)  # writes the passage files on first use
+        kb = knowledge_base(ds, args.home)
         ins = split(items, "bench", args.n)[0]
         for name, model in models.items():
             if not args.skip_focus:
