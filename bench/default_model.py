@@ -27,6 +27,18 @@ from rag_data import knowledge_base, load, split
 from lingxi.rag.pipeline import Options
 
 
+def run_safe(kb, item, model, mode: str, options: Options) -> dict | None:
+    """One question, or None when lingxi refuses it (the guard blocked a CMRC question as self-harm: a
+    false positive reported with issue 18); skipped questions are counted in the summary."""
+    from lingxi.errors import LingxiError
+
+    try:
+        return run_one(kb, item, model, mode, options)
+    except LingxiError as exc:
+        print(f"skipped {item.id}: {exc}", flush=True)
+        return None
+
+
 def summary(rows: list[dict]) -> dict:
     gen = [r for r in rows if r["timings"]["first_token"] is not None]
     fallback = [r["mode"] == "extractive" for r in rows] if gen else []
@@ -66,7 +78,9 @@ def main() -> None:
         for name, model in [("extractive (no model)", None), *models.items()]:
             t0, rows = time.time(), []
             for item in ins:
-                rows.append(run_one(kb, item, model, "auto" if model is not None else "extractive", options))
+                row = run_safe(kb, item, model, "auto" if model is not None else "extractive", options)
+                if row is not None:
+                    rows.append(row)
                 if time.time() - t0 > 60 * args.minutes:
                     break
             report["results"][f"{ds}/{name}"] = {**summary(rows), "seconds": round(time.time() - t0, 1),

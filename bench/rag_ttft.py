@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from default_model import summary
-from rag import models_available, run_one
+from default_model import run_safe, summary
+from rag import models_available
 from rag_data import knowledge_base, load, split
 
 from lingxi.rag import lang as L
@@ -39,7 +39,7 @@ from lingxi.types import SamplingParams
 
 def focus_part(kb, items, model, keep: int, options: Options) -> dict:
     P.FOCUS_SENTENCES = keep
-    rows = [run_one(kb, item, model, "auto", options) for item in items]
+    rows = [r for r in (run_safe(kb, item, model, "auto", options) for item in items) if r is not None]
     s = summary(rows)
     s["prompt_tokens_mean"] = round(float(np.mean([r["tokens"]["prompt_tokens"] for r in rows if r["tokens"]["prompt_tokens"]] or [0])), 1)
     return {**s, "load": os.getloadavg()[0], "rows": rows}
@@ -64,7 +64,17 @@ def _ttft(raw, messages) -> float:
 def cache_part(kb, items, raw, options: Options) -> dict:
     """Cold (reset) vs warm (after another question's prompt) first-token times."""
     llm = raw._load()
-    prompts = [_messages(kb, it, raw, options) for it in items]
+    from lingxi.guard.hooks import check_input
+    from lingxi.errors import LingxiError
+
+    def allowed(it) -> bool:
+        try:
+            check_input(it.question)
+            return True
+        except LingxiError:
+            return False
+
+    prompts = [_messages(kb, it, raw, options) for it in items if allowed(it)]
     cold, warm, shared, total = [], [], [], []
     for i, msgs in enumerate(prompts):
         llm.reset()
