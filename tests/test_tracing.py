@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextvars
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,10 +13,11 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from db_engines import home_db, home_target
 from lingxi import tracing
 from lingxi.cli.serve import traces_app
 from lingxi.config import ModelSpec, load_settings
-from lingxi.db import connect, db_path
+from lingxi.db import db_path
 from lingxi.errors import ModelError
 from lingxi.models.base import ChatModel, TextModel, collect
 from lingxi.models.funnel import Model
@@ -26,9 +26,8 @@ from lingxi.types import SamplingParams
 
 
 def rows(home) -> list[dict]:
-    tracing.writer(home / "lingxi.db").flush()
-    conn = sqlite3.connect(home / "lingxi.db")
-    conn.row_factory = sqlite3.Row
+    tracing.writer(home_target(home)).flush()
+    conn = home_db(home)
     try:
         return [dict(r) for r in conn.execute("SELECT * FROM traces ORDER BY id")]
     finally:
@@ -93,7 +92,8 @@ def test_trace_setting_turns_it_off(home):
 
 def test_unwritable_home_never_breaks_a_call(tmp_path):
     (tmp_path / "file").write_text("")
-    wrapped = tracing.traced(ScriptedChat(default="ok"), settings=load_settings(home=tmp_path / "file" / "home"))
+    wrapped = tracing.traced(ScriptedChat(default="ok"), settings=load_settings(home=tmp_path / "file" / "home",
+                                                                                db_url=None))
     assert wrapped.chat("hi").text == "ok"
     w = tracing.writer(tmp_path / "file" / "home" / "lingxi.db")
     w.flush(timeout=5)
@@ -109,7 +109,7 @@ def test_cli_calls_are_traced_and_stats_summarise(home):
     (row,) = rows(home)  # written by the CLI process before it exited
     assert (row["source"], row["model"], row["completion_tokens"], row["status"]) == ("cli", "scripted:one two three", 5, "ok")
 
-    conn = connect(path=home / "lingxi.db")
+    conn = home_db(home)
     now = time.time()
     conn.executemany("INSERT INTO traces (ts, source, model, provider, latency_s, ttft_s, completion_tokens, cost, "
                      "compute_s, status) VALUES (?, 'library', 'm', 'llamacpp', ?, 0.1, ?, 0.5, ?, ?)",

@@ -31,8 +31,20 @@ from pydantic_settings import (
 
 from lingxi.errors import ConfigError
 from lingxi.guard.policy import GuardSettings
+from lingxi.voice.settings import VoiceSettings
 
 DEFAULT_HOME = "~/.lingxi"
+
+
+class IngestSettings(BaseModel):
+    """``[ingest]``: limits that keep one hostile or careless file from stalling a whole ingest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_file_mb: float = Field(100.0, gt=0)  # bytes read from one file, at most
+    max_unzipped_mb: float = Field(256.0, gt=0)  # a .docx/.xlsx (zip) file's declared uncompressed total
+    max_zip_ratio: float = Field(100.0, gt=1)  # uncompressed / compressed, for members past a few MB
+    max_zip_members: int = Field(20_000, ge=1)
 
 
 class ModelSpec(BaseModel):
@@ -74,8 +86,12 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None  # used by "openai:MODEL" specs without "@URL"
     openai_api_key: SecretStr | None = None
     trace: bool = True  # record every model call in the home database (lingxi traces)
+    db_url: SecretStr | None = None  # LINGXI_DB_URL: postgresql://... for the home database (default: SQLite in home)
+    replica: str | None = None  # LINGXI_REPLICA: this server's name in /metrics (default: host:port)
     pg_dsn: SecretStr | None = None  # LINGXI_PG_DSN: PostgreSQL + pgvector for knowledge bases with store="pgvector"
+    ingest: IngestSettings = Field(default_factory=IngestSettings)  # [ingest]: per-file limits (lingxi.knowledge.safe_io)
     guard: GuardSettings = Field(default_factory=GuardSettings)  # [guard]: checks per stage and profile (lingxi.guard.policy)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)  # [voice]: transcriber and voices (lingxi.voice.settings)
 
     @classmethod
     def settings_customise_sources(

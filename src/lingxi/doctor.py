@@ -130,14 +130,18 @@ def check_database(settings: Settings) -> Check:
     from lingxi.errors import LingxiError
 
     c = Check("database")
-    path = db.db_path(settings)
-    c.detail = {"path": str(path), "exists": path.exists(), "home": str(settings.home_dir)}
-    if path.exists():
-        c.detail["size_bytes"] = path.stat().st_size
-        c.detail["mode"] = oct(stat.S_IMODE(path.stat().st_mode))
-        if path.stat().st_mode & 0o077:
-            c.problem(f"{path} can be read by other users of this machine (mode {c.detail['mode']})",
-                      f"run: chmod 600 {path}")
+    where = db.target(settings)
+    if db.is_postgres(where):
+        c.detail = {"engine": "postgresql", "url": db.describe(where), "home": str(settings.home_dir)}
+    else:
+        path = db.db_path(settings)
+        c.detail = {"engine": "sqlite", "path": str(path), "exists": path.exists(), "home": str(settings.home_dir)}
+        if path.exists():
+            c.detail["size_bytes"] = path.stat().st_size
+            c.detail["mode"] = oct(stat.S_IMODE(path.stat().st_mode))
+            if path.stat().st_mode & 0o077:
+                c.problem(f"{path} can be read by other users of this machine (mode {c.detail['mode']})",
+                          f"run: chmod 600 {path}")
     try:
         conn = db.connect(settings)
         try:

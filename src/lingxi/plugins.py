@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lingxi.registry import Registry
+from lingxi.voice.settings import AUDIO_EXTS
 
 
 def register(registry: Registry) -> None:
@@ -20,3 +21,11 @@ def register(registry: Registry) -> None:
     registry.add("guard", "pii", "lingxi.guard.pii:PII")
     registry.add("guard", "judge", "lingxi.guard.judge:Judge")
     registry.add("guard", "nanoguard", "lingxi.guard.injection:NanoGuardCheck")
+    registry.add("app", "edu", "lingxi.apps.edu.web:router")  # server applications: a FastAPI router
+    registry.add("transcriber", "faster-whisper", "lingxi.voice.whisper:FasterWhisper")
+    registry.add("transcriber", "scripted", "lingxi.voice.scripted:ScriptedTranscriber")
+    registry.add("synthesizer", "espeak", "lingxi.voice.espeak:Espeak")
+    registry.add("synthesizer", "piper", "lingxi.voice.piper:Piper")
+    registry.add("synthesizer", "scripted", "lingxi.voice.scripted:ScriptedSynthesizer")
+    for ext in AUDIO_EXTS:
+        registry.add("loader", ext, "lingxi.voice.loader:load_audio")

@@ -7,7 +7,10 @@ function ``register(registry)``; that function calls ``registry.add(kind, name,
 the registry is cheap.
 
 Kinds used today: ``chat`` (chat providers), ``embedding`` (embedding providers), ``store``
-(knowledge-base stores), ``guard`` (guard checks: moderation, injection, pii, ...).
+(knowledge-base stores), ``guard`` (guard checks: moderation, injection, pii, ...), ``app``
+(server applications: a FastAPI router the server includes, e.g. the education app), ``transcriber``
+(speech to text), ``synthesizer`` (text to speech), ``loader`` (file readers by extension, e.g. ``.mp3``;
+``load(path) -> list[Document]``). Voice providers have ``from_spec(name, spec, settings)``.
 """
 
 from __future__ import annotations

@@ -21,13 +21,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lingxi import db
@@ -40,7 +38,7 @@ from lingxi.types import Completion, Delta, Usage
 
 log = logging.getLogger("lingxi.tracing")
 _COLUMNS = ("ts", "source", "route", "model", "provider", "key_id", "stream", "prompt_tokens", "completion_tokens",
-            "queue_s", "ttft_s", "latency_s", "compute_s", "cost", "status", "error")
+            "queue_s", "ttft_s", "latency_s", "compute_s", "cost", "status", "error", "replica")
 
 
 @dataclass
@@ -61,6 +59,7 @@ class Trace:
     cost: float = 0.0
     status: str = "ok"
     error: str | None = None
+    replica: str | None = None  # the server that made the call (settings.replica), when several share a database
 
     def price(self, price_in: float, price_out: float) -> None:
         """Cost from per-million-token prices (0 for local models, which report compute_s)."""
@@ -76,7 +75,7 @@ class TraceWriter:
     `flush` and `close` do not wait for the linger.
     """
 
-    def __init__(self, path: Path, linger_s: float = 0.2) -> None:
+    def __init__(self, path: db.Target, linger_s: float = 0.2) -> None:
         self.path = path
         self.linger_s = linger_s
         self.broken = False
@@ -121,7 +120,7 @@ class TraceWriter:
             conn = db.connect(path=self.path)
         except Exception as exc:  # noqa: BLE001 - tracing must never break a model call
             self.broken = True
-            log.warning("tracing is off: could not open %s: %s", self.path, exc)
+            log.warning("tracing is off: could not open %s: %s", db.describe(self.path), exc)
             self._settle(self._take())
             return
         try:
@@ -152,7 +151,7 @@ class TraceWriter:
                 item.set()
         return None in batch
 
-    def _write(self, conn: sqlite3.Connection, rows: list[Trace]) -> None:
+    def _write(self, conn: Any, rows: list[Trace]) -> None:
         try:
             if rows:
                 marks = ", ".join("?" * len(_COLUMNS))
@@ -160,8 +159,8 @@ class TraceWriter:
                 conn.executemany(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({marks})",
                                  [tuple(_value(asdict(t)[c]) for c in _COLUMNS) for t in rows])
                 conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            log.warning("could not write %d trace(s) to %s: %s", len(rows), self.path, exc)
+        except db.Error as exc:
+            log.warning("could not write %d trace(s) to %s: %s", len(rows), db.describe(self.path), exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
 
@@ -170,11 +169,11 @@ def _value(v: Any) -> Any:
     return int(v) if isinstance(v, bool) else v
 
 
-_writers: dict[Path, TraceWriter] = {}
+_writers: dict[db.Target, TraceWriter] = {}
 _writers_lock = threading.Lock()
 
 
-def writer(path: Path) -> TraceWriter:
+def writer(path: db.Target) -> TraceWriter:
     """The one writer of this process for a database: started on first use, flushed at exit."""
     with _writers_lock:
         w = _writers.get(path)
@@ -197,7 +196,7 @@ def error_text(exc: BaseException) -> str:
     return redact(str(text))[:500]
 
 
-def emit(trace: Trace, path: Path | None) -> None:
+def emit(trace: Trace, path: db.Target | None) -> None:
     """Hand a finished call's trace to the context's observer (the server's metrics) and queue its row
     (path None: tracing is off)."""
     observe = call_context.get().observe
@@ -216,7 +215,7 @@ class Traced:
     (ok, error or cancelled: a stream closed before its end).
     """
 
-    def __init__(self, model: Any, path: Path | None, *, name: str | None = None, provider: str | None = None,
+    def __init__(self, model: Any, path: db.Target | None, *, name: str | None = None, provider: str | None = None,
                  price_in: float = 0.0, price_out: float = 0.0, settings: Settings | None = None) -> None:
         self.wrapped = model
         self._settings = settings  # for the guard's redaction of what is written (error texts)
@@ -300,7 +299,8 @@ class Traced:
             t = Trace(model=redact(self._alias or self.wrapped.name), provider=self._provider, source=ctx.source,
                       route=ctx.route, key_id=ctx.key_id, queue_s=ctx.queue_s, stream=stream, ts=ts,
                       ttft_s=None if ttft is None else ttft + waited, latency_s=took + waited,
-                      compute_s=took if self._provider in LOCAL_PROVIDERS else None)
+                      compute_s=took if self._provider in LOCAL_PROVIDERS else None,
+                      replica=self._settings.replica if self._settings else None)
             if usage is not None:
                 t.prompt_tokens, t.completion_tokens = usage.prompt_tokens, usage.completion_tokens
             t.price(*self._prices)
@@ -338,7 +338,7 @@ def traced(model: Any, *, name: str | None = None, spec: ModelSpec | None = None
 
         settings = load_settings()
     cls = TracedText if isinstance(model, TextModel) else Traced
-    return cls(model, db.db_path(settings) if settings.trace else None, name=name,
+    return cls(model, db.target(settings) if settings.trace else None, name=name,
                provider=spec.provider if spec else None,
                price_in=spec.price_in if spec else 0.0, price_out=spec.price_out if spec else 0.0, settings=settings)
 
@@ -349,12 +349,12 @@ def trace_source(name: str) -> contextlib.AbstractContextManager[Any]:
 
 
 # -- reading -----------------------------------------------------------------------
-def recent(conn: sqlite3.Connection, last: int = 20) -> list[dict[str, Any]]:
+def recent(conn: Any, last: int = 20) -> list[dict[str, Any]]:
     rows = conn.execute("SELECT * FROM traces ORDER BY id DESC LIMIT ?", (last,)).fetchall()
     return [dict(r) for r in reversed(rows)]
 
 
-def stats(conn: sqlite3.Connection, days: int = 7, model: str | None = None) -> list[dict[str, Any]]:
+def stats(conn: Any, days: int = 7, model: str | None = None) -> list[dict[str, Any]]:
     """Per model and local day: calls, errors, p50/p95 latency and TTFT, tokens/s, cost, compute seconds.
 
     Latency percentiles and tokens/s count successful calls only; tokens/s is
@@ -366,7 +366,7 @@ def stats(conn: sqlite3.Connection, days: int = 7, model: str | None = None) -> 
     args: tuple[Any, ...] = (since,)
     if model:
         sql, args = sql + " AND model = ?", (since, model)
-    groups: dict[tuple[str, str], list[sqlite3.Row]] = {}
+    groups: dict[tuple[str, str], list[Any]] = {}
     for row in conn.execute(sql + " ORDER BY ts", args):
         groups.setdefault((row["day"], row["model"]), []).append(row)
     out = []

@@ -174,3 +174,5 @@ class Citation(_Data):
     source: str
     quote: str
     score: float = 0.0
+    start_s: float | None = None  # audio: the cited passage's time range in the recording
+    end_s: float | None = None

@@ -27,10 +27,11 @@ def test_ask_json_carries_verdicts_citations_and_timings(home, capsys):
     assert {"retrieve", "prompt", "first_token", "verify", "total"} <= data["timings"].keys()
 
 
-def test_ask_text_streams_then_lists_sources(home, capsys):
+def test_ask_text_streams_only_verified_sentences_then_lists_sources(home, capsys):
     assert main(["ask", "Which port does lingxi serve use?", "--kb", "tiny", "--model", ANSWER]) == 0
     out = capsys.readouterr().out
-    assert "Penguins wrote it" in out.split("Sources:")[0]  # the draft streamed as it came
+    assert "Penguins" not in out  # the unsupported sentence is never shown, not even streamed
+    assert out.count("port 8700 [1].") == 1  # streamed once, not repeated after verification
     verified = out.strip().splitlines()
     assert "port 8700 [1]." in out and "Sources:" in out and "serve.md › Serving" in out
     assert any(line.startswith("    “") and "8700" in line for line in verified)
@@ -59,6 +60,32 @@ def test_chat_with_kb_keeps_a_session(home, capsys, monkeypatch):
     from lingxi.memory.sessions import Session
 
     assert [m["role"] for m in Session.open("c1").messages()] == ["user", "assistant"]
+
+
+ECHO = ("scripted:Question: Which port does lingxi serve use?\nAnswer in English, citing sources like [1]:\n"
+        "lingxi serve starts an OpenAI-compatible server on port 8700 [1].")
+
+
+def test_echoed_prompt_is_neither_shown_nor_verified(home, capsys):
+    assert main(["ask", "Which port does lingxi serve use?", "--kb", "tiny", "--model", ECHO, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"] == "lingxi serve starts an OpenAI-compatible server on port 8700 [1]."
+    assert "Question:" not in data["draft"] and len(data["sentences"]) == 1
+
+
+def test_chat_with_kb_answers_a_follow_up_from_the_conversation(home, capsys, monkeypatch):
+    from lingxi.models.scripted import ScriptedChat
+
+    model = ScriptedChat(["lingxi serve starts an OpenAI-compatible server [1].",
+                          "Which port does lingxi serve use?",  # the rewrite of the follow-up
+                          "It uses port 8700 [1]."])  # fmt: skip
+    monkeypatch.setattr("lingxi.rag.api.open_model", lambda m, mode: model)
+    lines = iter(["What does lingxi serve start?", "Which port does it use?", "/exit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat", "--kb", "tiny", "--session", "follow"]) == 0
+    out = capsys.readouterr()
+    assert "8700 [1]" in out.out and "(searched for: Which port does lingxi serve use?)" in out.err
+    assert "Question:" not in out.out
 
 
 def test_demo_ingests_the_samples_and_answers_with_citations(tmp_path, monkeypatch, capsys, e5):

@@ -14,14 +14,16 @@ from lingxi.config import Settings
 from lingxi.models.scripted import ScriptedChat
 from lingxi.serve import create_app, serve_settings
 from lingxi.testing.live import LiveServer
+from lingxi.voice.settings import VoiceSettings
 
-EXAMPLES = 40  # per operation (9 operations): a few hundred cases, about half a minute of CPU
+EXAMPLES = 40  # per operation (12 operations): a few hundred cases, about half a minute of CPU
 
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("fuzz-home")
-    app = create_app(Settings(home=home, default_model="fake"), serve_settings(no_auth=True, rate_limit=0),
+    voice = VoiceSettings(transcriber="scripted:fuzzed words", voice_zh="scripted", voice_en="scripted")  # no real models
+    app = create_app(Settings(home=home, default_model="fake", voice=voice), serve_settings(no_auth=True, rate_limit=0),
                      models={"fake": ScriptedChat(default="ok")})
     with LiveServer(app) as live:
         yield live

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from db_engines import db_url_for, home_db
 from lingxi.config import Settings
-from lingxi.db import connect
 from lingxi.models.scripted import ScriptedChat
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
@@ -20,6 +20,8 @@ from serve_fakes import EchoChat, HashEmbedder
 def make_settings(home: Path, **values: Any) -> Settings:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LINGXI_HOME", str(home))
+        if url := db_url_for(home):  # LINGXI_TEST_DB=postgresql: the home's own schema
+            values.setdefault("db_url", url)
         return Settings(home=home, **values)
 
 
@@ -47,7 +49,7 @@ def live(serve_home: Path, tool_model: ScriptedChat) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def api_key(serve_home: Path, live: LiveServer) -> str:
-    conn = connect(path=serve_home / "lingxi.db")
+    conn = home_db(serve_home)
     try:
         return create_key(conn, "tests")[1]
     finally:

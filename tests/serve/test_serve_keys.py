@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import httpx
 import openai
 import pytest
 from typer.testing import CliRunner
 
+from db_engines import home_db, use_home
 from lingxi.cli.serve import keys_app
-from lingxi.db import connect
 from lingxi.errors import ConfigError
 from lingxi.serve.keys import create_key, revoke_key
 
@@ -18,7 +16,7 @@ MSG = [{"role": "user", "content": "hi"}]
 
 
 def test_keys_cli_create_list_revoke(tmp_path, monkeypatch):
-    monkeypatch.setenv("LINGXI_HOME", str(tmp_path))
+    use_home(monkeypatch, tmp_path)
     runner = CliRunner()
     made = runner.invoke(keys_app, ["create", "laptop", "--rate-limit", "30"])
     assert made.exit_code == 0, made.output
@@ -26,7 +24,7 @@ def test_keys_cli_create_list_revoke(tmp_path, monkeypatch):
     assert key.startswith("lx-") and len(key) > 40
     listed = runner.invoke(keys_app, ["list"])
     assert "laptop" in listed.stdout and "30/min" in listed.stdout and key not in listed.stdout
-    stored = sqlite3.connect(tmp_path / "lingxi.db").execute("SELECT hash FROM api_keys").fetchone()[0]
+    stored = home_db(tmp_path).execute("SELECT hash FROM api_keys").fetchone()[0]
     assert key not in stored and len(stored) == 64  # only the SHA-256 is kept
     assert runner.invoke(keys_app, ["revoke", "laptop"]).exit_code == 0
     assert "No keys" in runner.invoke(keys_app, ["list"]).stdout
@@ -35,7 +33,7 @@ def test_keys_cli_create_list_revoke(tmp_path, monkeypatch):
 
 
 def test_revoked_key_is_refused_by_the_running_server(live, serve_home):
-    conn = connect(path=serve_home / "lingxi.db")
+    conn = home_db(serve_home)
     info, key = create_key(conn, "temporary")
     client = openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0)
     assert client.chat.completions.create(model="fake", messages=MSG).choices[0].message.content
@@ -46,7 +44,7 @@ def test_revoked_key_is_refused_by_the_running_server(live, serve_home):
 
 
 def test_per_key_rate_limit(live, serve_home):
-    conn = connect(path=serve_home / "lingxi.db")
+    conn = home_db(serve_home)
     _, key = create_key(conn, "slowpoke", rate_limit=2)
     conn.close()
     client = openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0)

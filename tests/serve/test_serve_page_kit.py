@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import LiveServer, make_settings
-from lingxi.db import connect
+from db_engines import home_db
 from lingxi.serve import create_app, serve_settings
 from lingxi.serve.keys import create_key
 from lingxi.types import Delta, Usage
@@ -109,7 +109,7 @@ def page_server(home: Path, models: dict[str, Any], settings: dict[str, Any] | N
 
 
 def new_key(home: Path, name: str = "page") -> str:
-    conn = connect(path=home / "lingxi.db")
+    conn = home_db(home)
     try:
         return create_key(conn, name)[1]
     finally:

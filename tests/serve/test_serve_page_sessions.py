@@ -5,13 +5,12 @@ are listed too."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import httpx
 import pytest
 
-from lingxi.db import connect
+from db_engines import home_db
 from lingxi.memory.sessions import Session
 from lingxi.serve.keys import create_key
 
@@ -25,7 +24,7 @@ def auth(key: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def other_key(serve_home, live) -> str:
-    conn = connect(path=serve_home / "lingxi.db")
+    conn = home_db(serve_home)
     try:
         return create_key(conn, "someone else")[1]
     finally:
@@ -54,7 +53,7 @@ def test_a_conversation_from_start_to_end(live, api_key, serve_home):
     assert listed[0]["id"] == sid and listed[0]["messages"] == 3  # most recent first
     assert http.delete(f"{live.url}/api/sessions/{sid}", headers=h).json()["deleted"] is True
     assert http.get(f"{live.url}/api/sessions/{sid}", headers=h).status_code == 404
-    conn = sqlite3.connect(serve_home / "lingxi.db")
+    conn = home_db(serve_home)
     try:
         assert conn.execute("SELECT count(*) FROM session_messages WHERE session_id = ?", (sid,)).fetchone()[0] == 0
     finally:
@@ -112,13 +111,13 @@ def test_not_json_and_unknown_ids(live, api_key):
 
 def test_without_keys_the_cli_sessions_are_listed(start_server, tmp_path: Any):
     server = start_server(no_auth=True)
-    Session.open("from-the-cli", kb="docs", conn=connect(path=tmp_path / "lingxi.db"))
+    Session.open("from-the-cli", kb="docs", conn=home_db(tmp_path))
     listed = http.get(server.url + "/api/sessions").json()["data"]
     assert [s["title"] for s in listed] == ["from-the-cli"] and listed[0]["kb"] == "docs"  # the name as its title
     sid = listed[0]["id"]
     renamed = http.patch(f"{server.url}/api/sessions/{sid}", json={"title": "Renamed in the page"}).json()
     assert renamed["name"] == "from-the-cli"  # the CLI still opens it by its name
-    assert Session.open("from-the-cli", conn=connect(path=tmp_path / "lingxi.db")).id == sid
+    assert Session.open("from-the-cli", conn=home_db(tmp_path)).id == sid
 
 
 def test_a_conversation_can_start_with_its_first_message(live, api_key):

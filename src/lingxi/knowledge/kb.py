@@ -26,8 +26,9 @@ from lingxi.config import Settings, load_settings
 from lingxi.errors import ConfigError, StoreError
 from lingxi.knowledge.embed import get_embedder, model_id
 from lingxi.knowledge.fusion import search_store
-from lingxi.knowledge.ingest import IngestReport, Progress, ingest_path
+from lingxi.knowledge.ingest import IngestReport, OnFile, Progress, ingest_path
 from lingxi.knowledge.languages import LanguageCentres
+from lingxi.knowledge.lock import writer_lock
 from lingxi.knowledge.splitter import Splitter, embed_text
 from lingxi.knowledge.store import Filters, Store
 from lingxi.knowledge.text import check_analyzer
@@ -130,6 +131,9 @@ class KnowledgeBase:
         if not (path / "kb.json").exists():
             raise StoreError(f"No knowledge base named '{name}'.", "see the list with: lingxi kb ls")
         config = json.loads((path / "kb.json").read_text(encoding="utf-8"))
+        from lingxi.knowledge.worker import stop
+
+        stop(path)  # its background embedding worker goes first: it would write into a removed folder
         if config.get("store", "lancedb") != "lancedb":  # a server-side table goes too
             drop = getattr(store_class(config["store"]).from_kb(path, config), "drop", None)
             if drop:
@@ -167,11 +171,19 @@ class KnowledgeBase:
     # -- ingest ----------------------------------------------------------------------
     def ingest(
         self, path: str | Path, *, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
-        embed: Literal["wait", "later"] = "wait", progress: Progress | None = None,
+        embed: Literal["wait", "later"] = "wait", progress: Progress | None = None, wait_lock: float | None = 0,
+        on_file: OnFile | None = None,
     ) -> IngestReport:  # fmt: skip
         """Index new and changed files under `path` and drop removed ones. Chunks are
-        keyword-searchable as soon as this returns (or, with embed='wait', after their vectors)."""
-        report = ingest_path(self.store, self.splitter(), path, include, exclude, progress)
+        keyword-searchable as soon as this returns (or, with embed='wait', after their vectors).
+        One writer at a time: another process ingesting into this KB makes this raise StoreError
+        at once (`wait_lock`=0), after `wait_lock` seconds, or never (None: wait for it).
+        Ctrl-C raises `IngestInterrupted` after writing every finished file."""
+        with writer_lock(self.path, self.name, f"lingxi kb ingest {self.name} {path}", wait_lock):
+            report = ingest_path(self.store, self.splitter(), path, include, exclude, progress, on_file=on_file)
+            dupes = getattr(self.store, "duplicate_ids", lambda: {})()
+            if dupes:  # a second line of defence: a writer that bypassed the lock raced us
+                self.store.dedupe(sorted(dupes))
         if embed == "wait":
             report.embedding = self.embed_pending(progress=progress)
         if report.added or report.changed or report.deleted or (report.embedding or {}).get("embedded"):
@@ -191,9 +203,11 @@ class KnowledgeBase:
         return self.languages.counts()
 
     def embed_pending(
-        self, batch: int = 64, limit: int | None = None, progress: Progress | None = None
+        self, batch: int | None = None, limit: int | None = None, progress: Progress | None = None
     ) -> dict[str, Any]:
-        """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume."""
+        """Embed chunks that have no vector yet, batch by batch. Safe to stop and resume. The batch is
+        64 chunks, times the embedder's `concurrency` (a remote one sends that many requests at once)."""
+        batch = batch or 64 * max(1, int(getattr(self.embedder, "concurrency", 1) or 1))
         started, done, spent = time.perf_counter(), 0, 0.0
         if not self.languages.known() and self.store.count(embedded=True):
             self.count_languages()  # a KB embedded before language centres were kept
@@ -228,12 +242,26 @@ class KnowledgeBase:
         from lingxi.models.funnel import open_chat
 
         model = open_chat(model)
-        report = summarize(self, model, progress=progress, **options).as_dict()
+        with writer_lock(self.path, self.name, f"lingxi kb summarize {self.name}", options.pop("wait_lock", 0)):
+            report = summarize(self, model, progress=progress, **options).as_dict()
         if embed == "wait":
             report["embedding"] = self.embed_pending(progress=progress)
         if report["documents"]:
             self.store.optimize()
         return report
+
+    def check(self, repair: bool = False, *, wait_lock: float | None = 0) -> dict[str, Any]:
+        """Find duplicate ids, orphans, mixed file versions and missing vectors (see
+        `lingxi.knowledge.check`); with `repair`, fix them under the writer lock."""
+        from lingxi.knowledge import check
+
+        if not repair:
+            return check.find(self.store).as_dict()
+        with writer_lock(self.path, self.name, f"lingxi kb check {self.name} --repair", wait_lock):
+            report = check.repair(self.store, check.find(self.store))
+        if report.repaired:
+            self.store.optimize()
+        return report.as_dict()
 
     # -- search ------------------------------------------------------------------------
     def search(

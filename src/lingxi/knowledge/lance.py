@@ -127,8 +127,15 @@ class LanceStore:
             "hash": chunk.hash, "kind": str(chunk.metadata.get("kind", "text")),
             "metadata": json.dumps(meta, ensure_ascii=False), "terms": " ".join(terms(embed_text(chunk), self.analyzer)),
             "embedded": vector is not None,
-            "vector": (np.zeros(self.dim, np.float32) if vector is None else np.asarray(vector, np.float32)).tolist(),
+            "vector": self._zeros() if vector is None else np.asarray(vector, np.float32).tolist(),
         }  # fmt: skip
+
+    def _zeros(self) -> list[float]:
+        """One shared list of zeros for every row still waiting for its vector (a 10 MB file's 15k
+        rows each holding their own 384 Python floats took ~150 MB)."""
+        if getattr(self, "_zero_list", None) is None:
+            self._zero_list = [0.0] * self.dim
+        return self._zero_list
 
     @staticmethod
     def _chunk(row: Mapping[str, Any]) -> Chunk:
@@ -271,6 +278,53 @@ class LanceStore:
             return
         for rb in self.table.search().select(COLUMNS).limit(None).to_batches(batch):
             yield from (self._chunk(r) for r in rb.to_pylist())
+
+    # -- audit (lingxi kb check) --------------------------------------------------------
+    def scan(self, columns: Sequence[str], batch: int = 8192) -> Iterator[Any]:
+        """Every row's `columns`, as pyarrow record batches (vectors stay in Arrow, unconverted)."""
+        if self.table.count_rows() == 0:
+            return
+        yield from self.table.search().select(list(columns)).limit(None).to_batches(batch)
+
+    def duplicate_ids(self) -> dict[str, int]:
+        """Chunk ids stored more than once, with their row counts (one scan of the id column)."""
+        import pyarrow.compute as pc
+
+        if self.table.count_rows() == 0:
+            return {}
+        ids = self.table.search().select(["id"]).limit(None).to_arrow().column("id")
+        counts = pc.value_counts(ids)
+        values, n = counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+        return {v: c for v, c in zip(values, n, strict=True) if c > 1}
+
+    def dedupe(self, ids: Sequence[str]) -> int:
+        """Keep one row per id in `ids` (an embedded one when there is one); return the rows removed."""
+        if not ids:
+            return 0
+        where = f"id IN ({', '.join(map(sql_literal, ids))})"
+        rows = self._select(where, [*COLUMNS, "terms", "embedded", "vector"])
+        keep: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            best = keep.get(r["id"])
+            if best is None or (r["embedded"] and not best["embedded"]):
+                keep[r["id"]] = r
+        _retry(lambda: self.table.delete(where))
+        _retry(lambda: self.table.add(list(keep.values())))
+        return len(rows) - len(keep)
+
+    def delete_ids(self, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        _retry(lambda: self.table.delete(f"id IN ({', '.join(map(sql_literal, ids))})"))
+        return len(ids)
+
+    def mark_pending(self, ids: Sequence[str]) -> int:
+        """Mark chunks as waiting for their vector again (their vector was lost or broken)."""
+        if not ids:
+            return 0
+        where = f"id IN ({', '.join(map(sql_literal, ids))})"
+        _retry(lambda: self.table.update(where=where, values={"embedded": False}))
+        return len(ids)
 
     # -- upkeep ----------------------------------------------------------------
     def optimize(self, cleanup_older_than: timedelta = timedelta(minutes=10)) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from lingxi.knowledge import formats
 from lingxi.knowledge.encoding import LoadError
+from lingxi.knowledge.safe_io import ZIP_EXTS, Limits, check_zip, os_error, read_file
 from lingxi.types import Document
 
-Loader = Callable[[Path], list[Document]]
+Loader = Callable[[Path, bytes], list[Document]]  # (path, the file's bytes) -> Documents
 
 LOADERS: dict[str, Loader] = {
     **{ext: formats.load_plain for ext in formats.TEXT_EXTS},
@@ -39,33 +40,47 @@ LOADERS: dict[str, Loader] = {
 }
 
 DEFAULT_EXCLUDE = (".*", "*/.*", "node_modules/*", "*/node_modules/*", "__pycache__/*", "*/__pycache__/*", "*~")
-MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def _plugin_loader(ext: str) -> Loader | None:
+    """A loader registered under the registry kind "loader" for this extension (audio files, plugins)."""
+    from lingxi.registry import default_registry
+
+    registry = default_registry()
+    return registry.get("loader", ext) if ext and ("loader", ext) in registry else None
 
 
 def supported(path: Path) -> bool:
-    return path.suffix.lower() in LOADERS
+    ext = path.suffix.lower()
+    return ext in LOADERS or _plugin_loader(ext) is not None
 
 
-def load_file(path: Path) -> list[Document]:
-    """Read one file into Documents (several for a PDF's pages or a workbook's sheets)."""
-    loader = LOADERS.get(path.suffix.lower())
+def load_file(path: Path, data: bytes | None = None, limits: Limits | None = None) -> list[Document]:
+    """Read one file into Documents (several for a PDF's pages or a workbook's sheets).
+    `data` is the file's bytes when the caller read them already (see `safe_io.read_file`)."""
+    loader = LOADERS.get(path.suffix.lower()) or _plugin_loader(path.suffix.lower())
     if loader is None:
+        from lingxi.registry import default_registry
+
+        known = sorted({*LOADERS, *default_registry().names("loader")})
         raise LoadError(
             f"'{path.name}' has a file type lingxi cannot read ({path.suffix or 'no extension'}).",
-            f"supported: {', '.join(sorted(LOADERS))}",
+            f"supported: {', '.join(known)}",
         )
+    limits = limits or Limits.from_settings()
+    if data is None:
+        data = read_file(path, limits)
+    if path.suffix.lower() in ZIP_EXTS:
+        check_zip(path, data, limits)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise LoadError(f"Could not read '{path}': {exc.strerror}.", "check the path and its permissions") from exc
-    if size > MAX_FILE_BYTES:
-        raise LoadError(f"'{path.name}' is too large ({size // 2**20} MiB).", "split it or exclude it")
-    try:
-        return loader(path)
+        return loader(path, data)
     except LoadError:
         raise
-    except OSError as exc:
-        raise LoadError(f"Could not read '{path}': {exc.strerror or exc}.", "check its permissions") from exc
+    except MemoryError as exc:
+        raise LoadError(f"'{path.name}' needs more memory to parse than there is; skipped.",
+                        "split it, or exclude it") from exc  # fmt: skip
+    except RecursionError as exc:
+        raise LoadError(f"'{path.name}' is nested too deeply to parse; skipped.", "exclude it") from exc
     except Exception as exc:  # a parser library failing on a broken file: report it, never stop the ingest
         raise LoadError(f"'{path.name}' could not be parsed ({type(exc).__name__}: {exc}).",
                         "check the file is not damaged, or exclude it") from exc  # fmt: skip
@@ -77,7 +92,8 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def walk(
-    root: Path, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None
+    root: Path, include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+    on_error: Callable[[str, str], None] | None = None,
 ) -> Iterator[Path]:
     """Files under `root` (or `root` itself when it is a file), sorted, filtered by globs.
 
@@ -86,13 +102,17 @@ def walk(
     `root` (``docs/*.md``) or the bare file name (``*.md``).
     """
     root = Path(root)
-    if root.is_file():
-        yield root
-        return
     if not root.is_dir():
-        raise LoadError(f"The folder '{root}' does not exist.", "check the path")
+        if os.path.lexists(root):  # a file (or a fifo, a device...: the ingest reports what it is)
+            yield root
+            return
+        raise LoadError(f"The path '{root}' does not exist.", "check the spelling: give a file or a folder")
     skip = [*DEFAULT_EXCLUDE, *(exclude or [])]
-    for dirpath, dirnames, filenames in os.walk(root):
+    def unreadable(exc: OSError) -> None:
+        if on_error is not None:
+            on_error(str(exc.filename), str(os_error(Path(str(exc.filename)), exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
         dirnames[:] = sorted(d for d in dirnames if not _matches(rel_dir + d + "/", skip) and not d.startswith("."))

@@ -99,17 +99,39 @@ def _documents(store: Any, sources: Sequence[str] | None) -> dict[str, list[Chun
 
 
 def _sections(chunks: list[Chunk], max_chars: int) -> Iterator[list[Chunk]]:
-    """Consecutive chunks with the same heading path, cut into parts of at most max_chars."""
+    """Parts of at most max_chars, each one prompt: consecutive heading groups are packed together
+    (one call for several short sections, not one call each), and a part is cut at a heading
+    change when it can be; a section longer than max_chars is cut into several parts."""
+    groups: list[list[Chunk]] = []
+    for chunk in chunks:
+        if groups and chunk.headings == groups[-1][0].headings:
+            groups[-1].append(chunk)
+        else:
+            groups.append([chunk])
     part: list[Chunk] = []
     size = 0
-    for chunk in chunks:
-        if part and (chunk.headings != part[0].headings or size + len(chunk.text) > max_chars):
-            yield part
-            part, size = [], 0
-        part.append(chunk)
-        size += len(chunk.text)
+    for group in groups:
+        for chunk in group:
+            starts_group = chunk is group[0]
+            cost = len(chunk.text) + (len(" > ".join(chunk.headings)) + 1 if starts_group else 0)
+            if part and size + cost > max_chars:
+                yield part
+                part, size = [], 0
+            part.append(chunk)
+            size += cost
     if part:
         yield part
+
+
+def _common(parts: list[Chunk]) -> list[str]:
+    """The heading path every chunk of a part shares."""
+    path = list(parts[0].headings)
+    for c in parts[1:]:
+        n = 0
+        while n < min(len(path), len(c.headings)) and path[n] == c.headings[n]:
+            n += 1
+        path = path[:n]
+    return path
 
 
 def _tree(source: str, chunks: list[Chunk], ask: Callable[[str], str], max_chars: int) -> list[Chunk]:
@@ -119,7 +141,7 @@ def _tree(source: str, chunks: list[Chunk], ask: Callable[[str], str], max_chars
     parts = list(_sections(leaves, max_chars))
     if len(parts) == 1:  # one section: the document summary reads the chunks themselves
         return [_node(source, 2, 0, ask(_joined(parts[0], max_chars)), parts[0], [])]
-    sections = [_node(source, 1, i, ask(_joined(p, max_chars)), p, p[0].headings) for i, p in enumerate(parts)]
+    sections = [_node(source, 1, i, ask(_joined(p, max_chars)), p, _common(p)) for i, p in enumerate(parts)]
     level, n, children = 2, 0, sections
     while len(children) > 1 and sum(len(c.text) for c in children) > max_chars:
         # too many section summaries for one prompt: fold them in groups first (still level 1)
@@ -145,8 +167,13 @@ def _sections_by_size(nodes: list[Chunk], max_chars: int) -> Iterator[list[Chunk
 
 
 def _joined(chunks: Sequence[Chunk], max_chars: int) -> str:
-    text = "\n\n".join(((" > ".join(c.headings) + "\n") if c.headings else "") + c.text for c in chunks)
-    return text[:max_chars]
+    """The prompt text of a part: each heading path once, where it starts, then the chunks."""
+    pieces, last = [], None
+    for c in chunks:
+        head = (" > ".join(c.headings) + "\n") if c.headings and c.headings != last else ""
+        pieces.append(head + c.text)
+        last = c.headings
+    return "\n\n".join(pieces)[:max_chars]
 
 
 def _node(source: str, level: int, n: int, text: str, children: Sequence[Chunk], headings: list[str]) -> Chunk:

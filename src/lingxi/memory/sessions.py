@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from typing import Any
 
+from lingxi.db import Error as db_errors
 from lingxi.db import connect
 from lingxi.errors import ConfigError, StoreError
 from lingxi.memory.strategies import STRATEGIES, Memory, make
@@ -27,14 +27,14 @@ _MARKS = re.compile(r"\s?[\[【]\d+(?:\s*[,，、]\s*\d+)*[\]】]")
 
 
 class Session:
-    def __init__(self, conn: sqlite3.Connection, row: sqlite3.Row, memory: Memory) -> None:
+    def __init__(self, conn: Any, row: Any, memory: Memory) -> None:
         self.conn, self.id, self.name = conn, int(row["id"]), str(row["name"])
         self.kb, self.model, self.memory = row["kb"], row["model"], memory
 
     @classmethod
     def open(
         cls, name: str, *, kb: str | None = None, model_name: str | None = None, memory: str | None = None,
-        model: Any = None, settings: Any = None, conn: sqlite3.Connection | None = None,
+        model: Any = None, settings: Any = None, conn: Any | None = None,
     ) -> Session:  # fmt: skip
         """Open the session `name`, creating it when new. `memory` is the strategy for a new
         session (default buffer-window); an existing one keeps its own unless told otherwise.
@@ -101,7 +101,7 @@ class Session:
             self.conn.execute("UPDATE sessions SET memory_state = ?, updated_at = ? WHERE id = ?",
                               (json.dumps(self.memory.state(), ensure_ascii=False), now, self.id))  # fmt: skip
             self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except db_errors as exc:
             self.conn.execute("ROLLBACK")
             raise StoreError(f"Could not save the session '{self.name}': {exc}.", "check that LINGXI_HOME is writable") from exc
 

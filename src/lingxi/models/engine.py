@@ -100,13 +100,20 @@ def physical_cores() -> int:
     return len(cores) or len(usable) or 1
 
 
-def default_threads() -> int:
-    """Threads for local generation: one per physical core this process may use (hyper-threads add
-    nothing to a memory-bound decode). With OpenMP's threads waiting passively (OMP_WAIT_POLICY=PASSIVE,
-    which lingxi sets unless you do), all cores stay the best choice on a busy machine too: measured
-    with SmolLM2 on 2 cores at load 6, 2 threads 20.1 tok/s, 1 thread 18.3; with spinning waits 2 threads
-    fell to 1.6 tok/s (bench/results/engine_builds.md)."""
-    return max(1, physical_cores())
+def default_threads(load: float | None = None) -> int:
+    """Threads for local generation, chosen when a model loads: one per physical core this process may
+    use (hyper-threads add nothing to a memory-bound decode), but half of them when the machine is
+    already busier than it has cores (1-minute load average above the core count). Measured with
+    SmolLM2 on 2 cores, OpenMP waiting passively (bench/results/engine_builds.md): at load 6, 2 threads
+    20.1 tok/s vs 1 thread 18.3; at load 13-18, 2 threads 15.4 vs 1 thread 46.1, because each token
+    waits for the slowest of the threads and a busy machine keeps one of them off a core."""
+    cores = max(1, physical_cores())
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    return max(1, cores // 2) if load > cores else cores
 
 
 def quiet_openmp() -> None:

@@ -6,7 +6,8 @@
 
 The pipeline is a handful of plain functions (`retrieve`, `fit`, `build_messages`,
 `generate`, `split_claims`, `verify`, `extract`) composed by `answer_question`;
-`ask` adds names, sessions and follow-up rewriting. Imports are lazy.
+`ask` adds names, sessions and follow-up rewriting. `verify_claims` / `verify_pairs` fact-check
+any text against a KB or given passages (the same entailment check `verify` uses). Imports are lazy.
 """
 
 from __future__ import annotations
@@ -18,5 +19,6 @@ __all__, __getattr__ = lazy(__name__, {
     "Thresholds": "answer", "Timings": "answer", "answer_question": "pipeline", "Options": "pipeline",
     "generate": "pipeline", "retrieve": "context", "fit": "context", "relevant": "context",
     "build_messages": "prompt", "split_claims": "verify", "verify": "verify", "Vectors": "verify",
-    "extract": "extractive",
+    "extract": "extractive", "verify_claims": "claims", "verify_pairs": "claims", "ClaimCheck": "claims",
+    "Entailment": "entail", "find_conflict": "conflicts",
 })

@@ -39,6 +39,9 @@ class Thresholds(_Data):
     # the same for Chinese questions (e5 rates Chinese pairs more similar across the board)
     retrieval_cosine_zh: float = 0.885
     retrieval_coverage_zh: float = 0.35
+    # a passage in another language than the question: this cosine (calibrated on XQuAD zh→en by
+    # bench/trust_verify.py), or every Latin-script term of the question found in the passage
+    retrieval_cosine_cross: float = 0.7675
     # a sentence is supported by a chunk (same language) when this share of its new terms
     # (those not already in the question), all its new numbers included, occurs within one
     # sentence of the chunk ...
@@ -52,6 +55,10 @@ class Thresholds(_Data):
     # ... unless the sentence adds numbers or Latin-script names and the chunk has every one of them:
     # then this lower similarity suffices
     support_cross_lingual_facts: float = 0.775
+    # the entailment head (lingxi.rag.entail): None = the threshold it was calibrated with
+    # (bench/train_verifier.py, verifier_head.json); same-language and cross-lingual pairs
+    support_head: float | None = None
+    support_head_cross: float | None = None
 
 
 class Source(_Data):
@@ -66,6 +73,8 @@ class Source(_Data):
     score: float = 0.0  # fused retrieval score (relative to the other hits)
     cosine: float | None = None  # absolute query-passage similarity, when the chunk has a vector
     coverage: float = 0.0  # share of the question's terms found in the chunk
+    start_s: float | None = None  # audio sources: where the passage starts and ends in the recording
+    end_s: float | None = None
 
 
 class SentenceVerdict(_Data):
@@ -78,6 +87,11 @@ class SentenceVerdict(_Data):
     lexical: float = 0.0  # best share of the sentence's new terms found in a cited chunk
     cosine: float = 0.0  # best embedding similarity to a cited chunk
     note: str = ""  # e.g. "citation [3] points to nothing", "re-attributed to [2]"
+    # what the entailment check said of the best passage, and which check decided (lingxi.rag.entail):
+    # empty | number | negation | subject | lexical | nli | judge | extracted | conflict
+    entailment: Literal["entailed", "contradicted", "not stated", ""] = ""
+    check: str = ""
+    score: float = 0.0  # the entailment head's probability (0 when a rule decided)
 
 
 class Timings(_Data):

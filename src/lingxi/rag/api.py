@@ -34,12 +34,14 @@ def open_model(model: Any, mode: str) -> Any:
 def ask(
     question: str, kb: Any = None, model: Any = None, session: str | None = None, mode: Mode = "auto", *,
     memory: str | None = None, options: Options | None = None, on_token: OnToken | None = None,
+    on_sentence: OnToken | None = None,
 ) -> Answer:  # fmt: skip
     """Answer `question` from the knowledge base `kb` (a name or a KnowledgeBase) with verified
     citations, or abstain. With `session`, the conversation is kept in the home database: a
     follow-up is rewritten into a standalone question, and the session's memory strategy
     (`memory`: buffer-window, summary, summary-buffer or entity) decides what history the
-    model sees. `on_token` receives the draft answer as it streams."""
+    model sees. `on_token` receives the draft answer as it streams; `on_sentence` only the
+    sentences that passed verification, each as soon as it is complete."""
     from lingxi.errors import ConfigError
 
     if not question or not question.strip():
@@ -49,7 +51,7 @@ def ask(
     check_input(question)  # refused before a knowledge base or model is opened (again, cached, in answer_question)
     kb, chat = open_kb(kb), open_model(model, mode)
     if session is None:
-        return answer_question(question, kb, chat, mode, options=options, on_token=on_token)
+        return answer_question(question, kb, chat, mode, options=options, on_token=on_token, on_sentence=on_sentence)
     from lingxi.memory.rewrite import rewrite
     from lingxi.memory.sessions import Session
 
@@ -58,7 +60,7 @@ def ask(
     query = rewrite(question, s.turns(), chat)
     spent = time.perf_counter() - t
     answer = answer_question(question, kb, chat, mode, history=s.memory.context(question), query=query,
-                             options=options, on_token=on_token)  # fmt: skip
+                             options=options, on_token=on_token, on_sentence=on_sentence)  # fmt: skip
     answer.timings.rewrite = spent
     answer.timings.total += spent
     s.record(question, query, answer)

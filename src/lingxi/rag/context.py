@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,15 +34,42 @@ def as_sources(hits: Sequence[Hit], query: str) -> list[Source]:
         cos = h.scores.get("vector")
         out.append(Source(n=n, chunk_id=c.id, source=c.source, text=c.text, page=c.page, headings=list(c.headings),
                           score=round(float(h.score), 4), cosine=None if cos is None else round(float(cos), 4),
-                          coverage=round(coverage(qterms, c), 4)))  # fmt: skip
+                          coverage=round(coverage(qterms, c), 4),
+                          start_s=c.metadata.get("start_s"), end_s=c.metadata.get("end_s")))  # fmt: skip
     return out
 
 
-def relevant(sources: Sequence[Source], thresholds: Thresholds, lang: str = "en") -> bool:
-    """True when some passage is close enough to a question in `lang` to be worth answering from."""
+def relevant(sources: Sequence[Source], thresholds: Thresholds, lang: str = "en", question: str = "") -> bool:
+    """True when some passage is close enough to a question in `lang` to be worth answering from.
+    An English passage for a Chinese question is judged by the cross-lingual threshold (e5 rates pairs across
+    languages lower than within one; calibrated on XQuAD zh→en by bench/trust_verify.py), or by
+    holding every Latin-script term of the question (grep, -L, ssh) — never by the same-language
+    cosine, which refused right cross-lingual hits."""
+    from lingxi.rag import lang as L
+
     t = thresholds
     cos, cov = (t.retrieval_cosine_zh, t.retrieval_coverage_zh) if lang == "zh" else (t.retrieval_cosine, t.retrieval_coverage)
-    return any((s.cosine is not None and s.cosine >= cos) or s.coverage >= cov for s in sources)
+    for s in sources:
+        if lang == "zh" and L.detect(s.text) == "en":  # measured for Chinese questions over English passages
+            if (s.cosine is not None and s.cosine >= t.retrieval_cosine_cross) or latin_coverage(question, s.text) >= 1.0:
+                return True
+        elif (s.cosine is not None and s.cosine >= cos) or s.coverage >= cov:
+            return True
+    return False
+
+
+_LATIN_TERM = re.compile(r"(?<![\w-])-{0,2}[A-Za-z][A-Za-z0-9_.+-]*[A-Za-z0-9]|(?<![\w-])-[A-Za-z]\b|\d+(?:\.\d+)?")
+
+
+def latin_coverage(question: str, passage: str) -> float:
+    """Share of the question's Latin-script terms and numbers (names, options, versions) found in the
+    passage as whole words; 0 when the question has none."""
+    want = {w.lower() for w in _LATIN_TERM.findall(question)}
+    if not want:
+        return 0.0
+    low = passage.lower()
+    found = sum(bool(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w])", low)) for w in want)
+    return found / len(want)
 
 
 def window(model: Any) -> int:

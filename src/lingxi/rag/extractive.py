@@ -18,6 +18,7 @@ import numpy as np
 
 from lingxi.knowledge.text import sentence_spans, terms
 from lingxi.rag.answer import SentenceVerdict, Source
+from lingxi.rag.checks import states_nothing
 from lingxi.rag.verify import Vectors
 
 MAX_CANDIDATES = 8
@@ -44,7 +45,7 @@ def candidates(question: str, sources: Sequence[Source]) -> list[Candidate]:
     for s in sources:
         for order, (a, b) in enumerate(sentence_spans(s.text)):
             text = " ".join(s.text[a:b].split())
-            if len(text) < MIN_CHARS or text in seen:  # overlapping chunks repeat sentences
+            if len(text) < MIN_CHARS or text in seen or states_nothing(text):  # overlapping chunks repeat sentences
                 continue
             seen.add(text)
             lex = len(q & set(terms(text))) / len(q) if q else 0.0
@@ -76,7 +77,8 @@ def extract(
     chosen = [best] + [c for c in ranked[1:max_sentences] if c.score >= keep_ratio * best.score and c.score > 0]
     chosen.sort(key=lambda c: (c.n, c.order))  # read in passage order
     return [SentenceVerdict(text=c.text, cited=[c.n], citations=[c.n], verdict="supported", lexical=1.0,
-                            cosine=round(c.cosine, 4), note="extracted verbatim") for c in chosen]  # fmt: skip
+                            cosine=round(c.cosine, 4), note="extracted verbatim", entailment="entailed",
+                            check="extracted") for c in chosen]  # fmt: skip
 
 
 def _add_cosines(question: str, cands: list[Candidate], vectors: Vectors | None) -> None:

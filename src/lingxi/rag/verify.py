@@ -8,9 +8,11 @@ new terms (the terms it adds to the question, after the same Chinese bigram /
 English stemming analysis keyword search uses), and all of its new numbers and
 names, occur in one sentence of the passage AND its embedding is close to the
 passage's; across languages only the embedding can judge. Thresholds are
-calibrated (see `Thresholds`). Words alone cannot see every lie: a sentence that
-rearranges the passage's own words into a false statement can still pass
-(calibration measures how often; an NLI model would be the next step).
+calibrated (see `Thresholds`). Words alone cannot see negation or a rearranged
+statement, so `verify` now decides with `lingxi.rag.entail` (rule checks for
+negation, numbers with units, names and empty sentences, then a learned head on
+the e5 vectors); `lexical_support` and `supports` remain its inputs and the
+measured baseline (bench/trust_verify.py).
 
 A cited passage that does not support its sentence is replaced by one that does,
 if any; citations to numbers that were never shown are removed; sentences
@@ -177,19 +179,27 @@ class _Score:
     lexical: float
     cosine: float | None
     ok: bool
+    judgement: Any = None  # lingxi.rag.entail.Judgement
 
 
 def verify(
     claims: Sequence[Claim], sources: Sequence[Source], question: str = "", vectors: Vectors | None = None,
-    thresholds: Thresholds | None = None,
+    thresholds: Thresholds | None = None, judge: Any = None,
 ) -> list[SentenceVerdict]:  # fmt: skip
-    """One verdict per claim; see the module docstring for the rules."""
+    """One verdict per claim: a claim is supported by a passage only when the passage entails it
+    (`lingxi.rag.entail`: rule checks, then the learned head on the e5 vectors the KB holds).
+    `judge` is an `Entailment` to use (default: one over the KB's embedder)."""
+    from lingxi.rag.entail import Entailment
+
     t = thresholds or Thresholds()
     by_n = {s.n: s for s in sources}
     svecs, cvecs = _embeddings(claims, sources, vectors)
+    if judge is None or svecs is None:  # no vectors stored yet: the rules and words alone, as fast as before
+        judge = Entailment(vectors.kb.embedder if svecs is not None else None,
+                           threshold=t.support_head, cross_threshold=t.support_head_cross)  # fmt: skip
     out = []
     for i, claim in enumerate(claims):
-        scores = [_score(claim.text, s, question, svecs, i, cvecs, t) for s in sources]
+        scores = _scores(claim.text, sources, question, svecs, i, cvecs, judge)
         out.append(_verdict(claim, scores, by_n))
     return out
 
@@ -201,14 +211,26 @@ def _embeddings(claims: Sequence[Claim], sources: Sequence[Source], vectors: Vec
     return (vectors.sentences([c.text for c in claims]) if cvecs else None), cvecs
 
 
-def _score(text: str, s: Source, question: str, svecs: Any, i: int, cvecs: dict, t: Thresholds) -> _Score:
-    vec = cvecs.get(s.chunk_id)
-    cos = float(np.dot(svecs[i], vec)) if svecs is not None and vec is not None else None
-    passage = " ".join([*s.headings, s.text])
-    cross = L.detect(text) != L.detect(s.text)
-    lex = lexical_support(text, passage, question)
-    facts = cross_lingual_facts(text, passage, question) if cross else None
-    return _Score(s.n, lex, cos, supports(lex, cos, cross, t, facts))
+def passage_of(s: Source) -> str:
+    return " ".join([*s.headings, s.text])
+
+
+def _scores(text: str, sources: Sequence[Source], question: str, svecs: Any, i: int, cvecs: dict, judge: Any) -> list[_Score]:
+    if not sources:
+        return []
+    pvecs = [cvecs.get(s.chunk_id) for s in sources]
+    mine = svecs[i] if svecs is not None else None
+    js = judge.many([(text, passage_of(s), question) for s in sources], vectors=[mine] * len(sources),
+                    passage_vectors=pvecs if svecs is not None else None)  # fmt: skip
+    out = []
+    for s, vec, j in zip(sources, pvecs, js, strict=True):
+        cos = float(np.dot(mine, vec)) if mine is not None and vec is not None else None
+        out.append(_Score(s.n, lexical_support(text, passage_of(s), question), cos, j.supported, j))
+    return out
+
+
+def _rank(s: _Score) -> tuple:
+    return (s.judgement.score if s.judgement is not None else 0.0, s.lexical, s.cosine or 0)
 
 
 def _verdict(claim: Claim, scores: list[_Score], by_n: dict[int, Source]) -> SentenceVerdict:
@@ -217,18 +239,32 @@ def _verdict(claim: Claim, scores: list[_Score], by_n: dict[int, Source]) -> Sen
     notes = [f"citation [{n}] points to no source" for n in ghosts]
     keep = [s for s in cited if s.ok]
     if not keep:
-        others = sorted((s for s in scores if s.ok), key=lambda s: (s.lexical, s.cosine or 0), reverse=True)
+        others = sorted((s for s in scores if s.ok), key=_rank, reverse=True)
         keep = others[:1]
         if keep:
             notes.append(f"re-attributed to [{keep[0].n}]" if claim.cited else f"found in [{keep[0].n}]")
     judged = keep or cited or scores
-    best = max(judged, key=lambda s: (s.lexical, s.cosine or 0), default=None)
+    best = max(judged, key=_rank, default=None)
+    if not keep and best is not None:  # say why: a contradiction found in any passage speaks loudest
+        loud = [s for s in judged if s.judgement is not None and s.judgement.verdict == "contradicted"]
+        best = loud[0] if loud else best
+        if best.judgement is not None:
+            notes.append(f"[{best.n}]: {WHY.get(best.judgement.check, best.judgement.check)}")
+    j = best.judgement if best is not None else None
     return SentenceVerdict(
         text=claim.text, cited=claim.cited, citations=[s.n for s in keep],
         verdict="supported" if keep else "unsupported",
         lexical=round(best.lexical, 4) if best else 0.0,
         cosine=round(best.cosine, 4) if best and best.cosine is not None else 0.0, note="; ".join(notes),
+        entailment=j.verdict if j is not None else "not stated", check=j.check if j is not None else "empty",
+        score=j.score if j is not None else 0.0,
     )  # fmt: skip
+
+
+WHY = {"empty": "the sentence states nothing", "number": "a number or its unit differs from the passage",
+       "negation": "the passage states the opposite (negation)", "subject": "a name in it is not in the passage",
+       "lexical": "the passage does not state it in one place", "nli": "the passage does not entail it",
+       "judge": "the judge model found it not stated"}  # fmt: skip
 
 
 def quote(sentence: str, passage: str, limit: int = 240) -> str:
@@ -251,7 +287,8 @@ def citations(verdicts: Sequence[SentenceVerdict], sources: Sequence[Source]) ->
             if n not in out:
                 s = by_n[n]
                 out[n] = Citation(n=n, chunk_id=s.chunk_id, source=s.source, quote=quote(v.text, s.text),
-                                  score=round(v.lexical if v.cosine == 0 else (v.lexical + v.cosine) / 2, 4))  # fmt: skip
+                                  score=round(v.lexical if v.cosine == 0 else (v.lexical + v.cosine) / 2, 4),
+                                  start_s=s.start_s, end_s=s.end_s)  # fmt: skip
     return [out[n] for n in sorted(out)]
 
 
@@ -260,7 +297,9 @@ def render(verdicts: Sequence[SentenceVerdict], language: L.Lang, unsupported: s
     dropped (``unsupported="drop"``) or kept with a ``[?]`` flag (``"mark"``)."""
     parts = []
     for v in verdicts:
-        if v.verdict == "supported":
+        if v.check == "conflict":
+            parts.append(v.text)  # carries its own [n] markers
+        elif v.verdict == "supported":
             parts.append(_with_marks(v.text, v.citations, language))
         elif unsupported == "mark":
             parts.append(_with_marks(v.text, [], language, flag="[?]"))

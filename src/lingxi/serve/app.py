@@ -23,17 +23,20 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from lingxi.config import Settings, load_settings
 from lingxi.models.base import ChatModel, EmbeddingModel
-from lingxi.serve import errors, openapi, page, passages, sessions
+from lingxi.serve import audio, errors, openapi, page, passages, sessions
 from lingxi.serve.embeddings import Embedders
 from lingxi.serve.kb import KnowledgeBases
 from lingxi.serve.embeddings import router as embeddings_router
 from lingxi.serve.moderations import router as moderations_router
+from lingxi.serve.audio import router as audio_router
+from lingxi.serve.verify import BODIES as VERIFY_BODIES
+from lingxi.serve.verify import router as verify_router
 from lingxi.serve.routes import router
 from lingxi.serve.settings import OPS_PATHS, ServeSettings
 from lingxi.serve.state import Server
 
 log = logging.getLogger("lingxi.serve")
-_ROUTES = {"/", "/api/feedback", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/moderations", "/v1/models", "/healthz", "/readyz", "/metrics"}
+_ROUTES = {"/", "/api/feedback", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/moderations", "/v1/verify", "/v1/audio/transcriptions", "/v1/audio/translations", "/v1/audio/speech", "/v1/models", "/healthz", "/readyz", "/metrics"}
 
 
 def create_app(settings: Settings | None = None, serve: ServeSettings | None = None, *,
@@ -60,11 +63,14 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.include_router(router)
     app.include_router(embeddings_router)
     app.include_router(moderations_router)
+    app.include_router(verify_router)
+    app.include_router(audio_router)
     app.include_router(page.router)
     app.include_router(sessions.router)
     app.include_router(passages.router)
+    _app_routes(app)
     _ops_routes(app)
-    openapi.install(app, {**page.BODIES, **sessions.BODIES})
+    openapi.install(app, {**page.BODIES, **sessions.BODIES, **VERIFY_BODIES}, forms=audio.FORMS)
     if serve.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -73,6 +79,15 @@ def create_app(settings: Settings | None = None, serve: ServeSettings | None = N
     app.add_middleware(_OpsNeedKey)
     app.add_middleware(_CountRequests)
     return app
+
+
+def _app_routes(app: FastAPI) -> None:
+    """The routers of registered applications (registry kind "app", e.g. the education app's /edu)."""
+    from lingxi.registry import default_registry
+
+    registry = default_registry()
+    for name in registry.names("app"):
+        app.include_router(registry.get("app", name))
 
 
 async def _preload(srv: Server) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from lingxi.errors import ConfigError
 
@@ -38,12 +39,12 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _info(row: sqlite3.Row) -> KeyInfo:
+def _info(row: Any) -> KeyInfo:
     return KeyInfo(row["id"], row["name"], row["prefix"], row["rate_limit"], row["created_at"],
                    row["last_used_at"], row["revoked_at"])
 
 
-def create_key(conn: sqlite3.Connection, name: str, rate_limit: int | None = None) -> tuple[KeyInfo, str]:
+def create_key(conn: Any, name: str, rate_limit: int | None = None) -> tuple[KeyInfo, str]:
     """Make a new key; return its record and the key itself (shown only this once)."""
     if not name.strip():
         raise ConfigError("A key needs a name.", "e.g. lingxi keys create laptop")
@@ -58,12 +59,12 @@ def create_key(conn: sqlite3.Connection, name: str, rate_limit: int | None = Non
     return _info(row), key
 
 
-def list_keys(conn: sqlite3.Connection, *, include_revoked: bool = False) -> list[KeyInfo]:
+def list_keys(conn: Any, *, include_revoked: bool = False) -> list[KeyInfo]:
     sql = "SELECT * FROM api_keys" + ("" if include_revoked else " WHERE revoked_at IS NULL") + " ORDER BY id"
     return [_info(r) for r in conn.execute(sql)]
 
 
-def revoke_key(conn: sqlite3.Connection, ident: str) -> KeyInfo:
+def revoke_key(conn: Any, ident: str) -> KeyInfo:
     """Revoke by id, name or prefix; an ambiguous or unknown reference is an error."""
     rows = conn.execute(
         "SELECT * FROM api_keys WHERE revoked_at IS NULL AND (CAST(id AS TEXT) = ? OR name = ? OR prefix = ?)",
@@ -77,7 +78,7 @@ def revoke_key(conn: sqlite3.Connection, ident: str) -> KeyInfo:
     return _info(conn.execute("SELECT * FROM api_keys WHERE id = ?", (rows[0]["id"],)).fetchone())
 
 
-def verify_key(conn: sqlite3.Connection, key: str) -> KeyInfo | None:
+def verify_key(conn: Any, key: str) -> KeyInfo | None:
     """The active key record for a presented key, or None."""
     if not key.startswith(PREFIX):
         return None
@@ -105,3 +106,26 @@ class RateLimiter:
                 return 0.0
             self._buckets[who] = (tokens, now)
             return (1.0 - tokens) * 60.0 / per_minute
+
+
+class SharedRateLimiter:
+    """The same token buckets kept in the database (table rate_buckets), for replicas that share one:
+    each check is one atomic upsert, so two replicas never both spend the last token."""
+
+    def __init__(self, execute: Callable[[str, tuple[Any, ...]], Any]) -> None:
+        self._execute = execute
+
+    def allow(self, who: str, per_minute: int) -> float:
+        if per_minute <= 0:
+            return 0.0
+        cap, rate, now = float(per_minute), per_minute / 60.0, time.time()
+        refill = "(rate_buckets.tokens + (? - rate_buckets.updated_at) * ?)"
+        level = f"(CASE WHEN {refill} > ? THEN ? ELSE {refill} END)"
+        sql = ("INSERT INTO rate_buckets (who, tokens, updated_at, allowed) VALUES (?, ?, ?, 1) "
+               f"ON CONFLICT (who) DO UPDATE SET tokens = CASE WHEN {level} >= 1 THEN {level} - 1 ELSE {level} END, "
+               f"allowed = CASE WHEN {level} >= 1 THEN 1 ELSE 0 END, updated_at = ? RETURNING tokens, allowed")
+        lv = (now, rate, cap, cap, now, rate)
+        row = self._execute(sql, (who, cap - 1.0, now, *lv, *lv, *lv, *lv, now)).fetchone()
+        if row is None or row[1]:
+            return 0.0
+        return max(0.0, 1.0 - float(row[0])) * 60.0 / per_minute

@@ -31,6 +31,7 @@ class Metrics:
         self.latency: dict[Labels, Histogram] = defaultdict(Histogram)
         self.ttft: dict[Labels, Histogram] = defaultdict(Histogram)
         self.gauges: Callable[[], dict[str, dict[str, int]]] = dict  # model -> {running, waiting}
+        self.replica: str | None = None  # set when replicas share a database: every series gets replica="..."
 
     def request(self, route: str, status: int) -> None:
         with self._lock:
@@ -48,15 +49,17 @@ class Metrics:
             self.tokens[(("model", model), ("kind", "completion"))] += completion_tokens
 
     def render(self) -> str:
+        r: Labels = (("replica", self.replica),) if self.replica else ()
         with self._lock:
-            lines = _counter("lingxi_http_requests_total", "HTTP requests by route and status.", self.requests)
-            lines += _counter("lingxi_tokens_total", "Tokens processed by model and kind.", self.tokens)
-            lines += _histogram("lingxi_model_latency_seconds", "Total latency of model calls.", self.latency)
-            lines += _histogram("lingxi_time_to_first_token_seconds", "Time to first token of streamed calls.", self.ttft)
+            lines = _counter("lingxi_http_requests_total", "HTTP requests by route and status.", self.requests, r)
+            lines += _counter("lingxi_tokens_total", "Tokens processed by model and kind.", self.tokens, r)
+            lines += _histogram("lingxi_model_latency_seconds", "Total latency of model calls.", self.latency, r)
+            lines += _histogram("lingxi_time_to_first_token_seconds", "Time to first token of streamed calls.",
+                                self.ttft, r)
         gauges = self.gauges()
         for name, help_ in (("running", "Model calls running now."), ("waiting", "Requests waiting in a model's queue.")):
             lines += [f"# HELP lingxi_model_{name} {help_}", f"# TYPE lingxi_model_{name} gauge"]
-            lines += [f"lingxi_model_{name}{_labels((('model', m),))} {g[name]}" for m, g in sorted(gauges.items())]
+            lines += [f"lingxi_model_{name}{_labels((*r, ('model', m)))} {g[name]}" for m, g in sorted(gauges.items())]
         return "\n".join(lines) + "\n"
 
 
@@ -69,14 +72,15 @@ def _escape(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _counter(name: str, help_: str, values: dict[Labels, int]) -> list[str]:
+def _counter(name: str, help_: str, values: dict[Labels, int], base: Labels = ()) -> list[str]:
     out = [f"# HELP {name} {help_}", f"# TYPE {name} counter"]
-    return out + [f"{name}{_labels(k)} {v}" for k, v in sorted(values.items())]
+    return out + [f"{name}{_labels((*base, *k))} {v}" for k, v in sorted(values.items())]
 
 
-def _histogram(name: str, help_: str, values: dict[Labels, Histogram]) -> list[str]:
+def _histogram(name: str, help_: str, values: dict[Labels, Histogram], base: Labels = ()) -> list[str]:
     out = [f"# HELP {name} {help_}", f"# TYPE {name} histogram"]
-    for labels, h in sorted(values.items()):
+    for key, h in sorted(values.items()):
+        labels = (*base, *key)
         running = 0
         for bound, count in zip((*BUCKETS, float("inf")), h.counts, strict=True):
             running += count

@@ -24,23 +24,29 @@ BODIES: dict[str, type[BaseModel]] = {
 REF = "#/components/schemas/{model}"
 
 
-def install(app: FastAPI, bodies: dict[str, type[BaseModel]] | None = None) -> None:
-    """Make `app.openapi()` declare the given request bodies (default: BODIES)."""
-    declared = {**BODIES, **(bodies or {})}
+def install(app: FastAPI, bodies: dict[str, type[BaseModel]] | None = None,
+            forms: dict[str, type[BaseModel]] | None = None) -> None:
+    """Make `app.openapi()` declare the given request bodies (default: BODIES); `forms` are
+    multipart/form-data bodies (the audio uploads)."""
+    from lingxi.serve.audio import BODIES as AUDIO_BODIES
+
+    declared = {**BODIES, **AUDIO_BODIES, **(bodies or {})}
+    multipart = forms or {}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
             components = doc.setdefault("components", {}).setdefault("schemas", {})
-            for path, model in declared.items():
+            for path, model in [*declared.items(), *multipart.items()]:
                 post = doc.get("paths", {}).get(path, {}).get("post")
                 if post is None:
                     continue
                 body = model.model_json_schema(ref_template=REF, by_alias=True)
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body
+                media = "multipart/form-data" if path in multipart else "application/json"
                 post["requestBody"] = {"required": True, "content": {
-                    "application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}}}
+                    media: {"schema": {"$ref": REF.format(model=model.__name__)}}}}
                 post.setdefault("responses", {})["400"] = {"description": "a malformed request, in OpenAI's error shape"}
             app.openapi_schema = doc
         return app.openapi_schema

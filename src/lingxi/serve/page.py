@@ -29,7 +29,7 @@ router.include_router(static.router)
 # scripts only from this server (no inline script at all), styles from it plus the inline
 # style attributes KaTeX writes; no plugins, frames, or foreign forms
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "font-src 'self'; connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 
 
@@ -77,7 +77,7 @@ async def feedback(request: Request, who: Caller = Depends(_caller)) -> dict[str
     owner = who.key.id if who.key else None
     if fb.message_id is not None:
         def remember() -> bool:
-            with closing(db.connect(path=db.db_path(srv.settings))) as conn:
+            with closing(db.connect(path=db.target(srv.settings))) as conn:
                 return rate_message(conn, fb.message_id, owner, fb.rating)
 
         if not await asyncio.to_thread(remember):

@@ -20,7 +20,6 @@ import asyncio
 import json
 import re
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -92,9 +91,9 @@ async def _body(request: Request, kind: type[BaseModel]) -> Any:
         raise validation_error(exc.errors()) from exc
 
 
-async def _run(request: Request, fn: Callable[[sqlite3.Connection], T]) -> T:
+async def _run(request: Request, fn: Callable[[Any], T]) -> T:
     """`fn(conn)` in a worker thread, on a connection of its own (one transaction, no waiting loop)."""
-    path = db.db_path(request.app.state.lingxi.settings)
+    path = db.target(request.app.state.lingxi.settings)
 
     def work() -> T:
         with closing(db.connect(path=path)) as conn:
@@ -107,13 +106,13 @@ def _owner(who: Caller) -> int | None:
     return who.key.id if who.key else None
 
 
-def _card(row: sqlite3.Row) -> dict[str, Any]:
+def _card(row: Any) -> dict[str, Any]:
     card = dict(row)
     card["title"] = card["title"] or card["name"]
     return card
 
 
-def _find(conn: sqlite3.Connection, sid: int, owner: int | None) -> sqlite3.Row:
+def _find(conn: Any, sid: int, owner: int | None) -> Any:
     row = conn.execute(f"SELECT {_COLUMNS}, (SELECT count(*) FROM session_messages m WHERE m.session_id = s.id) "
                        "AS messages FROM sessions s WHERE s.id = ? AND s.key_id IS ?", (sid, owner)).fetchone()
     if row is None:
@@ -130,7 +129,7 @@ def title_from(text: str) -> str:
 
 @router.get("/api/sessions")
 async def list_sessions(request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
-    def fn(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    def fn(conn: Any) -> list[dict[str, Any]]:
         rows = conn.execute(f"SELECT {_COLUMNS}, (SELECT count(*) FROM session_messages m WHERE m.session_id = s.id) "
                             "AS messages FROM sessions s WHERE s.key_id IS ? ORDER BY s.updated_at DESC, s.id DESC",
                             (_owner(who),)).fetchall()
@@ -143,7 +142,7 @@ async def list_sessions(request: Request, who: Caller = Depends(_caller)) -> dic
 async def create_session(request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
     new: NewSession = await _body(request, NewSession)
 
-    def fn(conn: sqlite3.Connection) -> dict[str, Any]:
+    def fn(conn: Any) -> dict[str, Any]:
         now = time.time()
         for _ in range(5):
             try:
@@ -152,7 +151,7 @@ async def create_session(request: Request, who: Caller = Depends(_caller)) -> di
                                    "updated_at) VALUES (?, ?, ?, ?, 'buffer-window', ?, ?, ?)",
                                    (f"web-{secrets.token_hex(4)}", new.title, new.kb, new.model, _owner(who),
                                     now, now))
-            except sqlite3.IntegrityError:  # the random name was taken: draw another
+            except db.IntegrityError:  # the random name was taken: draw another
                 conn.execute("ROLLBACK")
                 continue
             sid = int(cur.lastrowid or 0)
@@ -170,7 +169,7 @@ async def create_session(request: Request, who: Caller = Depends(_caller)) -> di
 
 @router.get("/api/sessions/{sid}")
 async def get_session(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
-    def fn(conn: sqlite3.Connection) -> dict[str, Any]:
+    def fn(conn: Any) -> dict[str, Any]:
         card = _card(_find(conn, sid, _owner(who)))
         rows = conn.execute("SELECT id, ts, role, content, meta FROM session_messages WHERE session_id = ? "
                             "ORDER BY id", (sid,)).fetchall()
@@ -196,7 +195,7 @@ async def edit_session(sid: int = Sid, *, request: Request, who: Caller = Depend
         raise ApiError(400, "A title cannot be null; send the new title as text.", param="title",
                        code="invalid_value")
 
-    def fn(conn: sqlite3.Connection) -> dict[str, Any]:
+    def fn(conn: Any) -> dict[str, Any]:
         _find(conn, sid, _owner(who))
         for column, value in changes.items():  # column names come from SessionEdit's fields only
             conn.execute(f"UPDATE sessions SET {column} = ? WHERE id = ?", (value or None, sid))
@@ -207,7 +206,7 @@ async def edit_session(sid: int = Sid, *, request: Request, who: Caller = Depend
 
 @router.delete("/api/sessions/{sid}")
 async def delete_session(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
-    def fn(conn: sqlite3.Connection) -> dict[str, Any]:
+    def fn(conn: Any) -> dict[str, Any]:
         _find(conn, sid, _owner(who))
         conn.execute("DELETE FROM sessions WHERE id = ?", (sid,))  # its messages go with it (ON DELETE CASCADE)
         return {"id": sid, "object": "session", "deleted": True}
@@ -219,7 +218,7 @@ async def delete_session(sid: int = Sid, *, request: Request, who: Caller = Depe
 async def add_messages(sid: int = Sid, *, request: Request, who: Caller = Depends(_caller)) -> dict[str, Any]:
     new: NewMessages = await _body(request, NewMessages)
 
-    def fn(conn: sqlite3.Connection) -> dict[str, Any]:
+    def fn(conn: Any) -> dict[str, Any]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             ids = _append(conn, sid, _find(conn, sid, _owner(who))["title"], new.messages)
@@ -232,7 +231,7 @@ async def add_messages(sid: int = Sid, *, request: Request, who: Caller = Depend
     return await _run(request, fn)
 
 
-def _append(conn: sqlite3.Connection, sid: int, title: str | None, messages: list[NewMessage]) -> list[int]:
+def _append(conn: Any, sid: int, title: str | None, messages: list[NewMessage]) -> list[int]:
     """Add `messages` to conversation `sid` (inside the caller's transaction); the first user
     message names a conversation that has no title yet."""
     now, ids = time.time(), []
@@ -246,7 +245,7 @@ def _append(conn: sqlite3.Connection, sid: int, title: str | None, messages: lis
     return ids
 
 
-def rate_message(conn: sqlite3.Connection, message_id: int, owner: int | None, rating: int) -> bool:
+def rate_message(conn: Any, message_id: int, owner: int | None, rating: int) -> bool:
     """Remember a thumbs up/down on a saved answer (in its meta); False when it is not the caller's."""
     row = conn.execute("SELECT m.meta FROM session_messages m JOIN sessions s ON s.id = m.session_id "
                        "WHERE m.id = ? AND m.role = 'assistant' AND s.key_id IS ?", (message_id, owner)).fetchone()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sqlite3
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from lingxi.config import Settings
 from lingxi.models.base import ChatModel
 from lingxi.models.funnel import calling
 from lingxi.serve.errors import ApiError
-from lingxi.serve.keys import KeyInfo, RateLimiter, verify_key
+from lingxi.serve.keys import KeyInfo, RateLimiter, SharedRateLimiter, verify_key
 from lingxi.serve.metrics import Metrics
 from lingxi.serve.pool import ModelPool, Served
 from lingxi.serve.settings import ServeSettings
@@ -40,10 +40,10 @@ class Server:
     settings: Settings
     serve: ServeSettings
     pool: ModelPool
-    conn: sqlite3.Connection
+    conn: Any  # the home database (lingxi.db): SQLite, or PostgreSQL shared by every replica
     traces: TraceWriter | None
     metrics: Metrics = field(default_factory=Metrics)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    limiter: RateLimiter | SharedRateLimiter = field(default_factory=RateLimiter)
     ready: bool = False
     preload_error: str | None = None
     _db_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,11 +51,17 @@ class Server:
 
     @classmethod
     def open(cls, settings: Settings, serve: ServeSettings, models: dict[str, ChatModel] | None) -> Server:
-        path = db.db_path(settings)
+        path = db.target(settings)
+        shared = db.is_postgres(path)  # replicas share this database: name this one in /metrics and traces
+        if shared and not settings.replica:
+            settings = settings.model_copy(update={"replica": f"{socket.gethostname()}:{serve.port}"})
         conn = db.connect(path=path)
         srv = cls(settings=settings, serve=serve, pool=ModelPool(settings, serve, models), conn=conn,
                   traces=writer(path) if serve.trace and settings.trace else None)
         srv.metrics.gauges = srv.pool.gauges
+        srv.metrics.replica = settings.replica
+        if shared:  # counted in the database, so that N replicas enforce one limit, not N
+            srv.limiter = SharedRateLimiter(srv.execute)
         return srv
 
     def close(self) -> None:
@@ -65,7 +71,7 @@ class Server:
         with self._db_lock:
             self.conn.close()
 
-    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         """One statement on the shared home-database connection (serialised between threads)."""
         with self._db_lock:
             return self.conn.execute(sql, args)

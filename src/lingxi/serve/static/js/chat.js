@@ -6,6 +6,7 @@ import {icon} from "./icons.js";
 import {t} from "./i18n.js";
 import {openPassage} from "./passage.js";
 import {copyText, flashCopied, markdown, stripFootnotes} from "./render.js";
+import {readAloud} from "./voice.js";
 
 // `shown` counts what was put on screen: a reply for a conversation no longer shown changes nothing there
 export const state = {session: null, messages: [], running: null, defaults: {model: "", kb: ""}, shown: 0};
@@ -77,7 +78,7 @@ function paintSources(list, cites) {
 
 function paintActions(bar, msg) {
   bar.replaceChildren();
-  if (msg.content) bar.append(iconButton("copy", "copy-msg", "copy"));
+  if (msg.content) bar.append(iconButton("copy", "copy-msg", "copy"), iconButton("volume-2", "read-aloud", "readAloud"));
   for (const [name, rating, label] of msg.content ? [["thumbs-up", 1, "good"], ["thumbs-down", -1, "bad"]] : []) {
     const b = iconButton(name, "rate", label);
     b.dataset.rating = rating;
@@ -282,6 +283,8 @@ function onClick(ev) {
     copyText(target.closest(".code-block").querySelector("code").textContent).then(() => flashCopied(target));
   } else if (target.classList.contains("copy-msg")) {
     copyText(msg.content).then(() => flashCopied(target));
+  } else if (target.classList.contains("read-aloud")) {
+    readAloud(stripFootnotes(msg.content), target, toast);
   } else if (target.classList.contains("rate")) {
     rate(view, msg, target);
   } else if (target.classList.contains("retry")) {

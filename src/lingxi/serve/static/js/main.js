@@ -1,6 +1,7 @@
 // The chat page's start: pickers on the server's defaults, the conversation list, the address
 // (#/c/ID opens a saved conversation), the message box, dialogs, theme, language, shortcuts.
 
+import {micButton} from "./voice.js";
 import {apiKey, describe, json, setApiKey} from "./api.js";
 import * as chat from "./chat.js";
 import {apply, language, setLanguage, t} from "./i18n.js";
@@ -153,6 +154,13 @@ function composer() {
     }
   });
   $("stop").addEventListener("click", () => chat.stop());
+  const heard = (text) => {
+    const box = $("q");
+    box.value = box.value.trim() ? `${box.value.trim()} ${text}` : text;
+    grow();
+    box.focus();
+  };
+  $("send").before(micButton(heard, chat.toast));
 }
 
 // -- keyboard shortcuts ------------------------------------------------------------------------------------

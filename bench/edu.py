@@ -1,0 +1,221 @@
+"""The education app: math solving (direct vs CoT vs PAL on Math23K), reviewed quizzes and coverage
+over CMRC 2018 passages, and lesson-plan quality.
+
+    .venv/bin/python bench/edu.py [--model smollm2] [--solve-n 100] [--quiz-n 50] [--articles 40]
+        [--plan-n 20] [--only solve,quiz,coverage,plan] [--name edu] [--out bench/results]
+
+Math23K (../shared/data/math23k, validation): a fixed sample (seed 0); answers compared as numbers
+(fractions, decimals and percentages normalised; tolerance 1e-4). Quizzes: CMRC 2018 trial passages
+(one Markdown file per article, its title as heading) as a course; the share of accepted questions
+whose key the verifier supports (by construction 1.0: the reviewer only accepts those) and whose
+answer is found verbatim in the cited passage, the share of model questions the reviewer rejected
+and sent back, and seconds per accepted question. Coverage: a syllabus of CMRC article titles, half
+of the articles ingested; precision and recall of `covered` (and of covered-or-partial) against
+"ingested". Plans: topics from the ingested titles. Writes NAME.json/.md after every part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# -- math -----------------------------------------------------------------------------------
+def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
+    from lingxi.agents import Sandbox, SandboxLimits
+    from lingxi.apps.edu.solve import same, solve
+    from lingxi.models.funnel import open_chat
+
+    rows = json.loads((DATA / "math23k" / "validset.json").read_text(encoding="utf-8"))
+    sample = random.Random(0).sample(rows, n)
+    chat, box = open_chat(model), Sandbox(SandboxLimits(timeout_s=5, memory_mb=512))
+    out: dict[str, Any] = {"n": n, "load_before": load_avg()}
+    for method in methods:
+        right, t0, failed = 0, time.perf_counter(), 0
+        for r in sample:
+            try:
+                s = solve(r["original_text"], chat, method=method, sandbox=box, retries=0)
+            except Exception:  # noqa: BLE001 - a failing item counts as wrong
+                failed += 1
+                continue
+            right += bool(s.answer is not None and same(s.answer, r["ans"]))
+        spent = time.perf_counter() - t0
+        out[method] = {"accuracy": round(right / n, 4), "s_per_item": round(spent / n, 2), "errors": failed}
+        print(f"solve {model} {method}: {right}/{n} in {spent:.0f}s", file=sys.stderr)
+    out["load_after"] = load_avg()
+    return out
+
+
+# -- CMRC course ------------------------------------------------------------------------------
+def cmrc_articles(count: int) -> list[tuple[str, str]]:
+    d = json.loads((DATA / "cmrc2018" / "cmrc2018_trial.json").read_text(encoding="utf-8"))["data"]
+    seen, out = set(), []
+    for a in d:
+        title = a["title"].strip()
+        if title in seen or "/" in title:
+            continue
+        seen.add(title)
+        out.append((title, " ".join(p["context"] for p in a["paragraphs"])))
+    return random.Random(0).sample(out, count)
+
+
+def make_course(name: str, articles: list[tuple[str, str]], syllabus: list[str], folder: Path) -> Any:
+    from lingxi.apps.edu.courses import create_course
+    from lingxi.apps.edu.syllabus import Objective
+
+    mats = folder / name
+    mats.mkdir(parents=True)
+    for i, (title, text) in enumerate(articles):
+        (mats / f"{i:03d}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+    return create_course(name, mats, [Objective(f"T{i}", t) for i, t in enumerate(syllabus)])
+
+
+def bench_quiz(course: Any, model: str, n: int) -> dict[str, Any]:
+    from lingxi.apps.edu.quiz import make_quiz
+    from lingxi.apps.edu.review import norm
+
+    t0 = time.perf_counter()
+    quiz = make_quiz(course, n=n, model=model, retries=1)
+    spent = time.perf_counter() - t0
+    qs = quiz.questions
+    kb = course.kb()
+    texts = {c.id: c.text for c in kb.store.iter_chunks()} if hasattr(kb.store, "iter_chunks") else {}
+    span = [q for q in qs if q["kind"] in ("short", "mc")]
+    found = sum(norm(q["answer"]) in norm(texts.get(q["source"]["chunk_id"], q["source"]["quote"])) for q in span)
+    s = quiz.stats
+    return {"requested": n, "accepted": len(qs), "by_origin": {o: sum(q["origin"] == o for q in qs) for o in ("model", "extractive")},
+            "key_supported": round(sum(q["review"]["checks"]["supported"] for q in qs) / max(1, len(qs)), 4),
+            "answer_span_found": round(found / max(1, len(span)), 4), "extractive_kinds": len(span),
+            "model_attempts": s["generated"], "model_rejected": s["rejected"],
+            "rejected_share": round(s["rejected"] / max(1, s["generated"]), 4), "regenerated": s["regenerated"],
+            "fallback": s["fallback"], "dropped": s["dropped"], "s_per_accepted": round(spent / max(1, len(qs)), 2),
+            "load": load_avg()}  # fmt: skip
+
+
+def bench_coverage(course: Any, ingested: set[str]) -> dict[str, Any]:
+    from lingxi.apps.edu.coverage import coverage
+
+    t0 = time.perf_counter()
+    r = coverage(course, gaps=False)
+    out: dict[str, Any] = {"objectives": len(r.objectives), "ingested": len(ingested), "seconds": round(time.perf_counter() - t0, 1)}
+    for name, positive in (("covered", {"covered"}), ("covered_or_partial", {"covered", "partial"})):
+        tp = sum(o["status"] in positive and o["objective"] in ingested for o in r.objectives)
+        fp = sum(o["status"] in positive and o["objective"] not in ingested for o in r.objectives)
+        fn = sum(o["status"] not in positive and o["objective"] in ingested for o in r.objectives)
+        out[name] = {"precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, tp + fn), 4)}
+    out["counts"] = r.counts()
+    out["load"] = load_avg()
+    return out
+
+
+def bench_plans(course: Any, topics: list[str], model: str) -> dict[str, Any]:
+    from lingxi.apps.edu import plan as P
+    from lingxi.models.funnel import open_chat
+
+    chat = open_chat(model)
+    valid = add_up = model_made = 0
+    factual = supported = 0
+    t0 = time.perf_counter()
+    for topic in topics:
+        raw = P._ask(chat, course, topic, "初二学生", 45, P.SCHEMA)
+        valid += raw is not None
+        add_up += bool(raw) and sum(int(s.get("minutes") or 0) for s in raw["timeline"]) == 45
+        p = P.make_plan(course, topic, "初二学生", 45, model=chat)
+        model_made += p["origin"] == "model"
+        factual += p["verification"]["factual"]
+        supported += p["verification"]["supported"]
+        assert sum(s["minutes"] for s in p["timeline"]) == 45
+    n = len(topics)
+    return {"topics": n, "schema_valid": round(valid / n, 4), "minutes_add_up_before_repair": round(add_up / n, 4),
+            "minutes_add_up_after_repair": 1.0, "model_plans": model_made, "factual_sentences": factual,
+            "verified_sentence_rate": round(supported / max(1, factual), 4), "s_per_plan": round((time.perf_counter() - t0) / n / 2, 2),
+            "load": load_avg()}  # fmt: skip
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = [f"# Education app benchmark ({doc['model']}, {doc['machine']})", "",
+             "Timings are noisy: 2 shared cores; the load average is recorded with each part.", ""]
+    for model_name, s in doc.get("solve", {}).items():
+        lines += [f"## Math23K ({model_name}, n={s['n']}, load {s['load_before']} → {s['load_after']})", "",
+                  "| method | accuracy | s/item |", "| --- | ---: | ---: |"]
+        lines += [f"| {m} | {s[m]['accuracy']:.1%} | {s[m]['s_per_item']} |" for m in ("direct", "cot", "pal") if m in s]
+        lines.append("")
+    if "quiz" in doc:
+        q = doc["quiz"]
+        lines += [f"## Quizzes over CMRC passages (load {q['load']})", "", "| measure | value |", "| --- | ---: |"]
+        lines += [f"| {k} | {v} |" for k, v in q.items() if k != "load"]
+        lines.append("")
+    if "coverage" in doc:
+        c = doc["coverage"]
+        lines += [f"## Coverage: CMRC titles as syllabus, {c['ingested']} of {c['objectives']} ingested (load {c['load']})", "",
+                  "| positive | precision | recall |", "| --- | ---: | ---: |",
+                  f"| covered | {c['covered']['precision']} | {c['covered']['recall']} |",
+                  f"| covered or partial | {c['covered_or_partial']['precision']} | {c['covered_or_partial']['recall']} |", ""]
+    if "plan" in doc:
+        p = doc["plan"]
+        lines += [f"## Lesson plans (load {p['load']})", "", "| measure | value |", "| --- | ---: |"]
+        lines += [f"| {k} | {v} |" for k, v in p.items() if k != "load"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="smollm2")
+    ap.add_argument("--solve-models", default="", help="comma-separated models for the math part (default: --model)")
+    ap.add_argument("--solve-n", type=int, default=100)
+    ap.add_argument("--methods", default="direct,cot,pal")
+    ap.add_argument("--quiz-n", type=int, default=50)
+    ap.add_argument("--articles", type=int, default=40)
+    ap.add_argument("--plan-n", type=int, default=20)
+    ap.add_argument("--only", default="solve,quiz,coverage,plan")
+    ap.add_argument("--name", default="edu")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    a = ap.parse_args()
+    parts = set(a.only.split(","))
+    out = Path(a.out)
+    jpath = out / f"{a.name}.json"
+    doc: dict[str, Any] = json.loads(jpath.read_text()) if jpath.exists() else {}
+    doc.update(model=a.model, machine=f"{platform.machine()}, {os.cpu_count()} cpus")
+
+    def save() -> None:
+        jpath.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+        (out / f"{a.name}.md").write_text(markdown(doc), encoding="utf-8")
+
+    if "solve" in parts:
+        for m in (a.solve_models or a.model).split(","):
+            doc.setdefault("solve", {})[m] = bench_solve(m, a.solve_n, a.methods.split(","))
+            save()
+    if parts & {"quiz", "coverage", "plan"}:
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["LINGXI_HOME"] = str(Path(tmp) / "home")
+            arts = cmrc_articles(a.articles)
+            half = arts[: len(arts) // 2]
+            course = make_course("cmrc", half, [t for t, _ in arts], Path(tmp))
+            if "quiz" in parts:
+                doc["quiz"] = bench_quiz(course, a.model, a.quiz_n)
+                save()
+            if "coverage" in parts:
+                doc["coverage"] = bench_coverage(course, {t for t, _ in half})
+                save()
+            if "plan" in parts:
+                doc["plan"] = bench_plans(course, [t for t, _ in half][: a.plan_n], a.model)
+                save()
+    save()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Measure the entailment verifier against main's (words + embedding thresholds) on the same pairs,
+and the cross-lingual retrieval gate.
+
+    .venv/bin/python bench/trust_verify.py [--n 40] [--gate-n 40] [--home ~/.lingxi]
+
+1. Pairs: bench/verify_pairs.py part "bench" (even-positioned questions; the head was trained on
+   the odd ones): per data set and kind, the share the verifier calls supported. For label-1
+   kinds that is recall; for the negative kinds (negated, number, subject, other-passage,
+   recombined, wrong-answer) 1 − that is the share rejected, and precision is computed over
+   each negative kind together with all positives of its data set. Both verifiers see the
+   same sentence vectors (e5 query) and passage vectors (e5 passage), as in `ask`.
+2. Latency per sentence of the default path (rules + head, vectors given, as in `ask`), and of a
+   pair with nothing precomputed (one e5 query embedding of the sentence + the head).
+3. Cross-lingual gate: XQuAD Chinese questions against the English paragraphs of even articles
+   (in-KB: questions of even articles; out-of-KB: odd ones); the top-4 paragraphs by e5 cosine
+   stand for the KB's hits. Answer rate in-KB and false-answer rate out-of-KB for main's gate
+   (Chinese thresholds) and the cross-lingual gate (`Thresholds.retrieval_cosine_cross`,
+   calibrated here on the calibration half and reported on the bench half).
+Writes bench/results/trust_verify.json and .md (load average recorded: the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from train_verifier import CachedE5
+from verify_pairs import all_pairs, read
+
+from lingxi.rag import lang as L
+from lingxi.rag.answer import Thresholds
+from lingxi.rag.entail import Entailment
+from lingxi.rag.verify import cross_lingual_facts, lexical_support, supports
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def old_verdict(p: dict, u: np.ndarray, w: np.ndarray, t: Thresholds) -> bool:
+    """main's rule: new-term coverage in one sentence AND cosine; across languages cosine (+ facts)."""
+    cross = L.detect(p["sentence"]) != L.detect(p["passage"])
+    lex = lexical_support(p["sentence"], p["passage"], p["question"])
+    facts = cross_lingual_facts(p["sentence"], p["passage"], p["question"]) if cross else None
+    return supports(lex, float(np.dot(u, w)), cross, t, facts)
+
+
+def measure_pairs(pairs: list[dict], emb: CachedE5) -> dict:
+    t = Thresholds()
+    us = emb.embed([p["sentence"] for p in pairs], "query")
+    ws = emb.embed([p["passage"] for p in pairs], "passage")
+    judge = Entailment(emb)
+    news = judge.many([(p["sentence"], p["passage"], p["question"]) for p in pairs], vectors=list(us), passage_vectors=list(ws))
+    rows = []
+    for p, u, w, j in zip(pairs, us, ws, news, strict=True):
+        rows.append({"dataset": p["dataset"], "kind": p["kind"], "label": p["label"], "old": old_verdict(p, u, w, t),
+                     "new": j.supported, "check": j.check, "score": j.score, "sentence": p["sentence"][:160]})  # fmt: skip
+    return summarise(rows), rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    out: dict = {}
+    by = defaultdict(list)
+    for r in rows:
+        by[(r["dataset"], r["kind"])].append(r)
+        by[("all-" + ("zh-en" if "→" in r["dataset"] else ("en" if r["dataset"].endswith("en") else "zh")), r["kind"])].append(r)
+    for (ds, kind), rs in sorted(by.items()):
+        pos = [r for r in rows if r["label"] == 1 and _same(r["dataset"], ds)]
+        cell = {"pairs": len(rs), "label": rs[0]["label"]}
+        for v in ("old", "new"):
+            passed = sum(r[v] for r in rs)
+            cell[f"{v}_supported"] = round(passed / len(rs), 3)
+            if rs[0]["label"] == 0:  # precision of the verifier on positives + this kind of negative
+                tp = sum(r[v] for r in pos)
+                cell[f"{v}_precision"] = round(tp / (tp + passed), 3) if tp + passed else 1.0
+        cell["new_checks"] = dict(sorted(_count(r["check"] for r in rs).items()))
+        out.setdefault(ds, {})[kind] = cell
+    for ds, kinds in out.items():
+        pos = [r for r in rows if r["label"] == 1 and _same(r["dataset"], ds)]
+        neg = [r for r in rows if r["label"] == 0 and _same(r["dataset"], ds)]
+        for v in ("old", "new"):
+            tp, fp = sum(r[v] for r in pos), sum(r[v] for r in neg)
+            kinds[f"_{v}"] = {"precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
+                              "recall": round(tp / len(pos), 3) if pos else None}  # fmt: skip
+    return out
+
+
+def _same(dataset: str, key: str) -> bool:
+    if not key.startswith("all-"):
+        return dataset == key
+    lang = key[4:]
+    return ("zh-en" if "→" in dataset else ("en" if dataset.endswith("en") else "zh")) == lang
+
+
+def _count(items) -> dict:  # noqa: ANN001
+    c: dict = defaultdict(int)
+    for i in items:
+        c[i] += 1
+    return c
+
+
+def latency(pairs: list[dict], emb: CachedE5, n: int = 40) -> dict:
+    sample = [p for p in pairs if p["label"] == 1][:n]
+    us = emb.embed([p["sentence"] for p in sample], "query")
+    ws = emb.embed([p["passage"] for p in sample], "passage")
+    judge = Entailment(emb)
+    times = []
+    for p, u, w in zip(sample, us, ws, strict=True):
+        t0 = time.perf_counter()
+        judge.many([(p["sentence"], p["passage"], p["question"])], vectors=[u], passage_vectors=[w])
+        times.append(time.perf_counter() - t0)
+    fresh = Entailment(emb.e5)
+    cold = []
+    for p, w in zip(sample[:10], ws[:10], strict=True):
+        t0 = time.perf_counter()
+        fresh.many([(p["sentence"] + " ", p["passage"], p["question"])], passage_vectors=[w])  # embeds the sentence
+        cold.append(time.perf_counter() - t0)
+    return {"default_path_ms_p50": round(1000 * float(np.median(times)), 2), "default_path_ms_p95": round(1000 * float(np.percentile(times, 95)), 2),
+            "with_sentence_embedding_ms_p50": round(1000 * float(np.median(cold)), 1), "sentences": len(times)}  # fmt: skip
+
+
+def gate(emb: CachedE5, n: int, embed_only: bool = False) -> dict:
+    from lingxi.rag.context import latin_coverage
+
+    zh, en = read("xquad-zh"), read("xquad-en")
+    en_by = {q.id: q for q in en}
+    passages = sorted({(q.article, q.para): q.context for q in en if q.article % 2 == 0}.items())
+    texts = [t for _, t in passages]
+    P = emb.embed(texts, "passage")
+    out: dict = {}
+    for part, parity in (("calibration", 1), ("bench", 0)):
+        pool = [q for q in zh if q.position % 2 == parity and q.id in en_by]
+        ins = [q for q in pool if q.article % 2 == 0][::7][:n]
+        outs = [q for q in pool if q.article % 2 == 1][::7][:n]
+        Q = emb.embed([q.question for q in ins + outs], "query")
+        if embed_only:
+            continue
+        rows = []
+        for q, v in zip(ins + outs, Q, strict=True):
+            sims = P @ v
+            top = np.argsort(-sims)[:4]
+            rows.append({"in_kb": q.article % 2 == 0, "cosine": float(sims[top[0]]),
+                         "latin": max(latin_coverage(q.question, texts[i]) for i in top),
+                         "gold_in_top4": any(texts[i] == en_by[q.id].context for i in top)})  # fmt: skip
+        out[part] = rows
+    if embed_only:
+        return {}
+    t = Thresholds()
+    old = lambda r: r["cosine"] >= t.retrieval_cosine_zh  # noqa: E731 - main: Chinese thresholds (coverage of zh terms in English text ~ 0)
+    best = None
+    for a in np.arange(0.70, 0.90, 0.0025):
+        ok = [r["cosine"] >= a or r["latin"] >= 1.0 for r in out["calibration"] if r["in_kb"]]
+        bad = [r["cosine"] >= a or r["latin"] >= 1.0 for r in out["calibration"] if not r["in_kb"]]
+        cand = (float(np.mean(ok)), 1 - float(np.mean(bad)), round(float(a), 4))
+        if cand[0] >= 0.9 and (best is None or cand[1] > best[1]):
+            best = cand
+    a = best[2] if best else 0.80
+    new = lambda r: r["cosine"] >= a or r["latin"] >= 1.0  # noqa: E731
+    res = {"chosen_retrieval_cosine_cross": a, "calibration_answered_in_kb": best[0] if best else None}
+    for part, rows in out.items():
+        ins, outs = [r for r in rows if r["in_kb"]], [r for r in rows if not r["in_kb"]]
+        res[part] = {"in_kb": len(ins), "out_of_kb": len(outs), "gold_in_top4": round(float(np.mean([r["gold_in_top4"] for r in ins])), 3),
+                     "main_answer_rate_in_kb": round(float(np.mean([old(r) for r in ins])), 3),
+                     "main_false_answer_rate_out_of_kb": round(float(np.mean([old(r) for r in outs])), 3),
+                     "new_answer_rate_in_kb": round(float(np.mean([new(r) for r in ins])), 3),
+                     "new_false_answer_rate_out_of_kb": round(float(np.mean([new(r) for r in outs])), 3),
+                     "cosine_p50_in": round(float(np.median([r["cosine"] for r in ins])), 4),
+                     "cosine_p50_out": round(float(np.median([r["cosine"] for r in outs])), 4)}  # fmt: skip
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=40, help="questions per data set for the pairs")
+    ap.add_argument("--gate-n", type=int, default=40, help="in-KB and out-of-KB questions for the gate, per half")
+    ap.add_argument("--home", type=Path, default=Path("~/.lingxi").expanduser())
+    ap.add_argument("--prefetch", action="store_true", help="only embed what the measurement needs (cache)")
+    args = ap.parse_args()
+    t0 = time.time()
+    if args.prefetch:
+        emb = CachedE5(args.home / "bench" / "verify", "e5_cache_bench.npz")
+        pairs = all_pairs("bench", args.n)
+        emb.embed([p["sentence"] for p in pairs], "query")
+        emb.embed([p["passage"] for p in pairs], "passage")
+        gate(emb, args.gate_n, embed_only=True)
+        emb.save()
+        return
+    emb = CachedE5(args.home / "bench" / "verify", "e5_cache_bench.npz")
+    pairs = all_pairs("bench", args.n)
+    summary, rows = measure_pairs(pairs, emb)
+    report = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_start": os.getloadavg(),
+              "pairs": len(pairs), "verifier": summary, "latency": latency(pairs, emb), "gate": gate(emb, args.gate_n)}  # fmt: skip
+    emb.save()
+    report["load_end"], report["seconds"] = os.getloadavg(), round(time.time() - t0, 1)
+    out = ROOT / "bench/results"
+    (out / "trust_verify.json").write_text(json.dumps({**report, "rows": rows}, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out / "trust_verify.md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+
+
+def markdown(r: dict) -> str:
+    lines = ["# Entailment verifier vs main's verifier (same pairs)", "",
+             f"{r['pairs']} pairs from the benchmark half of CMRC 2018 trial and XQuAD (bench/verify_pairs.py; the head was "
+             f"trained on the other half). {r['machine']}, {r['cpus']} CPUs, load average {r['load_start'][0]:.1f} → "
+             f"{r['load_end'][0]:.1f} (shared machine: timings are noisy).", "",
+             "Share called *supported* per kind (recall for verbatim/answer; for negative kinds lower is better), main → new; "
+             "precision = over that kind's negatives plus the set's positives:", "",
+             "| set | kind | pairs | main supported | new supported | main precision | new precision | new: deciding checks |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for ds, kinds in r["verifier"].items():
+        for kind, c in kinds.items():
+            if kind.startswith("_"):
+                continue
+            lines.append(f"| {ds} | {kind} | {c['pairs']} | {c['old_supported']} | {c['new_supported']} | "
+                         f"{c.get('old_precision', '')} | {c.get('new_precision', '')} | {c['new_checks']} |")  # fmt: skip
+        lines.append(f"| {ds} | **all** | | recall {kinds['_old']['recall']} | recall {kinds['_new']['recall']} | "
+                     f"{kinds['_old']['precision']} | {kinds['_new']['precision']} | |")  # fmt: skip
+    lat, g = r["latency"], r["gate"]
+    lines += ["", f"Latency per sentence: default path (rules + head, vectors already at hand as in `ask`) p50 "
+              f"{lat['default_path_ms_p50']} ms, p95 {lat['default_path_ms_p95']} ms; with the sentence's e5 embedding "
+              f"p50 {lat['with_sentence_embedding_ms_p50']} ms ({lat['sentences']} sentences).", "",
+              "Cross-lingual gate (XQuAD Chinese questions over English paragraphs; top-4 by e5 cosine):", "",
+              "| half | in-KB / out | gold in top-4 | main: answered in-KB | main: false answers out-of-KB | new: answered in-KB | new: false answers out-of-KB |",
+              "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for part in ("calibration", "bench"):
+        p = g[part]
+        lines.append(f"| {part} | {p['in_kb']} / {p['out_of_kb']} | {p['gold_in_top4']} | {p['main_answer_rate_in_kb']} | "
+                     f"{p['main_false_answer_rate_out_of_kb']} | {p['new_answer_rate_in_kb']} | {p['new_false_answer_rate_out_of_kb']} |")  # fmt: skip
+    lines += ["", f"Chosen retrieval_cosine_cross = {g['chosen_retrieval_cosine_cross']} (answers ≥ 90 % of calibration in-KB "
+              "questions, then refuses the most out-of-KB ones), or every Latin-script term of the question in the passage."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Distributed ingest on a local Ray cluster (`lingxi kb ingest ... --engine ray`): the same
+chunks as the local path, incremental, and safe when a worker is killed mid-ingest.
+
+The embedder is lingxi's own /v1/embeddings on loopback (a hash model, so the test measures
+the pipeline, not a model). Skipped without `pip install 'lingxi[ray]'`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="needs: pip install 'lingxi[ray]'")
+pytest.importorskip("ray.data", reason="needs: pip install 'lingxi[ray]'")
+
+from lingxi.config import Settings  # noqa: E402
+from lingxi.knowledge import KnowledgeBase  # noqa: E402
+from lingxi.knowledge.distributed import ingest_ray, parse_engine  # noqa: E402
+from lingxi.serve import create_app, serve_settings  # noqa: E402
+from lingxi.testing.live import LiveServer  # noqa: E402
+
+
+class HashEmbedder:
+    """A unit vector from a hash of each text; `delay_s` per request makes a slow fleet."""
+
+    name, dim, model_id = "hash", 8, "tests/hash@v1"
+
+    def __init__(self) -> None:
+        self.delay_s, self.requests = 0.0, 0
+
+    def embed(self, texts, kind="passage"):
+        self.requests += 1
+        time.sleep(self.delay_s)
+        rows = []
+        for t in texts:
+            seed = int.from_bytes(hashlib.sha256(f"{kind}:{t}".encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    model = HashEmbedder()
+    home = tmp_path_factory.mktemp("embed-home")
+    app = create_app(Settings(home=home), serve_settings(no_auth=True, queue_size=256), models={},
+                     embedders={"hash": model})
+    with LiveServer(app) as server:
+        yield server.url + "/v1", model
+
+
+def corpus(root: Path, n: int = 24) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        body = "\n\n".join(f"文件 {i} 第 {j} 段：灵犀把文档切成小块，再为每块计算向量。Paragraph {j} of file {i} "
+                           f"talks about distributed ingest on Ray." * 3 for j in range(6))
+        (root / f"doc{i:02d}.md").write_text(f"# Document {i}\n\n{body}\n", encoding="utf-8")
+    return root
+
+
+def rows(kb) -> list[dict]:
+    return kb.store.table.to_arrow().select(["id", "source", "text", "embedded"]).to_pylist()
+
+
+def reference(name: str, spec: str, root: Path) -> set[tuple[str, str]]:
+    kb = KnowledgeBase.create(name, embedding=spec)
+    kb.ingest(root, embed="later")
+    return {(r["id"], r["text"]) for r in rows(kb)}
+
+
+def check_consistent(kb, want: set[tuple[str, str]]) -> None:
+    got = rows(kb)
+    ids = [r["id"] for r in got]
+    assert len(ids) == len(set(ids)), "a chunk was written twice"
+    assert {(r["id"], r["text"]) for r in got} == want, "chunks differ from the local path's"
+    assert all(r["embedded"] for r in got) and kb.store.count(embedded=False) == 0
+
+
+def test_parse_engine():
+    assert parse_engine("ray") is None and parse_engine("ray://head:10001") == "ray://head:10001"
+    assert parse_engine("ray:10.0.0.5:6379") == "10.0.0.5:6379"
+    from lingxi.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="ray://HEAD"):
+        parse_engine("spark")
+
+
+def test_cli_ingest_on_ray_matches_the_local_path_and_is_incremental(cluster, endpoint, tmp_path):
+    url, _ = endpoint
+    spec = f"openai:hash@{url}"
+    root = corpus(tmp_path / "docs")
+    kb = KnowledgeBase.create("docs", embedding=spec)
+    env = {**os.environ, "RAY_ADDRESS": cluster}
+    cmd = [sys.executable, "-c", "from lingxi.cli import main; raise SystemExit(main())",
+           "kb", "ingest", "docs", str(root), "--engine", "ray", "--json"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert '"added"' in done.stdout and '"pending_embeddings": 0' in done.stdout
+    check_consistent(KnowledgeBase.open("docs"), reference("local", spec, root))
+
+    (root / "doc03.md").write_text("# Changed\n\n灵犀改过的文件。A changed file.\n", encoding="utf-8")
+    (root / "doc05.md").unlink()
+    (root / "new.md").write_text("# New\n\n一个新文件。A new file.\n", encoding="utf-8")
+    seen: list[tuple[str, int, int]] = []
+    report = ingest_ray(kb, root, progress=lambda *a: seen.append(a))
+    assert (len(report.added), len(report.changed), len(report.deleted), report.unchanged) == (1, 1, 1, 22)
+    assert seen and seen[-1] == ("files", 2, 2)  # progress like the local path's
+    check_consistent(kb, reference("local2", spec, root))
+    assert kb.search("改过的文件", k=1)[0].chunk.source.endswith("doc03.md")
+
+
+def test_a_second_writer_is_refused_with_a_sentence(tmp_path):
+    from lingxi.errors import StoreError
+    from lingxi.knowledge.distributed import writer_lock
+
+    with writer_lock(tmp_path, "first ingest"):
+        with pytest.raises(StoreError, match="is being written by") as err:
+            with writer_lock(tmp_path, "second"):
+                pass
+        assert "first ingest" in err.value.message
+    with writer_lock(tmp_path, "after"):  # released with its holder
+        pass
+
+
+def _embed_worker_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(b"ray::") and b"Embed" in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_a_worker_killed_mid_ingest_leaves_no_duplicate_and_no_missing_chunk(cluster, endpoint, tmp_path):
+    url, model = endpoint
+    spec = f"openai:hash@{url}"
+    root = corpus(tmp_path / "docs", n=16)
+    kb = KnowledgeBase.create("killed", embedding=spec)
+    model.delay_s, start = 0.05, model.requests
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(r=ingest_ray(kb, root, embed_batch=4, batch_files=2)))
+    worker.start()
+    killed = []
+    deadline = time.monotonic() + 120
+    while worker.is_alive() and time.monotonic() < deadline and not killed:
+        if model.requests - start >= 5:  # embedding is under way
+            for pid in _embed_worker_pids():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        time.sleep(0.02)
+    worker.join(240)
+    model.delay_s = 0.0
+    assert killed, "the embedding worker was not found to kill"
+    report = result["r"]
+    assert not report.failed and len(report.added) == 16
+    check_consistent(kb, reference("local-killed", spec, root))
