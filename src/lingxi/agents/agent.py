@@ -14,7 +14,13 @@ native where the provider has it, else react-json.
 `finish` says who ends the run: "model" (only a final answer counts), "tool" (the
 first successful tool result is the answer: one-shot function calling), or "auto"
 (the model's final answer, but for weak models the last tool result wins when the
-run hits max_steps, repeats a call, answers empty, or drops a numeric result).
+run hits max_steps, repeats a call, answers empty, drops a numeric result, or states a number
+that no tool observation and not the task holds: the tool's result is then returned verbatim,
+with a `note` saying so).
+
+`decide` runs one constrained yes/no call ("does any tool fit?") before the first tool call;
+when the model says no, it answers without tools. None (the default) uses it where it was
+measured to help (`DECIDE_BY_DEFAULT`, local providers only; bench/results/agents_decide.md).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lingxi.agents import react
+from lingxi.agents.grounding import SMALL_CONSTANTS, tool_fits, unsupported_numbers
 from lingxi.agents.tools import Tool, ToolResult, as_tool
 from lingxi.agents.trace import AgentResult, Step, StopReason
 from lingxi.errors import ConfigError
@@ -36,6 +43,8 @@ Mode = Literal["auto", "native", "react-json", "react-text"]
 Finish = Literal["auto", "model", "tool"]
 _FC_FORMATS = {"chatml-function-calling", "functionary", "functionary-v1", "functionary-v2"}
 _NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?$")
+LOCAL_PROVIDERS = ("llamacpp", "hf")
+DECIDE_BY_DEFAULT = False  # measured on BFCL: see bench/results/agents_decide.md
 
 
 def supports_native_tools(model: Any) -> bool:
@@ -58,6 +67,9 @@ class _Run:
     last_ok: ToolResult | None = None
     done: tuple[str, StopReason] | None = None
     guard: Any = None  # lingxi.guard.hooks.ToolGuard: screens tool results, refuses tainted arguments
+    grounds: list[str] = field(default_factory=list)  # what a final answer's numbers may come from
+    last_grounded: ToolResult | None = None  # the last good result of a call whose numbers were grounded
+    note: str = ""
 
 
 class Agent:
@@ -65,14 +77,15 @@ class Agent:
 
     def __init__(self, model: Any = None, tools: Sequence[Tool | Any] = (), *, system: str | None = None,
                  max_steps: int = 6, mode: Mode = "auto", finish: Finish = "auto",
-                 params: SamplingParams | None = None, name: str = "agent", description: str | None = None) -> None:
+                 params: SamplingParams | None = None, name: str = "agent", description: str | None = None,
+                 decide: bool | None = None) -> None:
         if max_steps < 1:
             raise ConfigError("max_steps must be at least 1.", "give the agent room for one step or more")
         if mode not in ("auto", "native", "react-json", "react-text"):
             raise ConfigError(f"Unknown agent mode '{mode}'.", "use auto, native, react-json or react-text")
         self._model, self.system, self.max_steps = model, system, max_steps
         self.tools = {t.name: t for t in (as_tool(x) for x in tools)}
-        self.mode, self.finish, self.name = mode, finish, name
+        self.mode, self.finish, self.name, self.decide = mode, finish, name, decide
         self.description = description or system or f"the {name} agent"
         self.params = params or SamplingParams(temperature=0.0, max_tokens=256)
 
@@ -92,6 +105,12 @@ class Agent:
             return self.mode
         return "native" if supports_native_tools(self.model) else "react-json"
 
+    def deciding(self) -> bool:
+        """Whether a run asks "does any tool fit?" before its first tool call."""
+        if self.decide is not None:
+            return self.decide and bool(self.tools)
+        return DECIDE_BY_DEFAULT and bool(self.tools) and getattr(self.model, "provider", "") in LOCAL_PROVIDERS
+
     def __call__(self, task: str) -> str:
         return self.run(task).answer
 
@@ -101,7 +120,10 @@ class Agent:
         run = _Run(mode, self._start(task, mode, history))
         from lingxi.guard.hooks import ToolGuard
 
-        run.guard = ToolGuard([task, self.system or "", *(m.content or "" for m in history)])
+        run.grounds = [task, self.system or "", *(m.content or "" for m in history)]
+        run.guard = ToolGuard(list(run.grounds))
+        if self.deciding() and not self._decide(run, task, history):
+            return self._without_tools(run, task, history, started)
         for n in range(1, self.max_steps + 1):
             t0 = time.perf_counter()
             completion = self.model.chat(run.messages, self._params(mode), self._schemas(mode))
@@ -112,7 +134,39 @@ class Agent:
             if run.done:
                 break
         answer, reason = run.done or (run.last_ok.content if run.last_ok and self.finish != "model" else "", "max_steps")
-        return AgentResult(answer, run.steps, reason, mode, time.perf_counter() - started, run.messages)
+        answer, reason = self._check_numbers(run, answer, reason)
+        return AgentResult(answer, run.steps, reason, mode, time.perf_counter() - started, run.messages, run.note)
+
+    def _check_numbers(self, run: _Run, answer: str, reason: StopReason) -> tuple[str, StopReason]:
+        """Every number of the answer must come from the task or a grounded tool result; if one does not,
+        the last grounded tool result is the answer, verbatim (unless finish="model")."""
+        stray = unsupported_numbers(answer, run.grounds)
+        if not stray:
+            return answer, reason
+        good = run.last_grounded.content.strip() if run.last_grounded else ""
+        shown = ", ".join(stray[:3])
+        if self.finish != "model" and good:
+            run.note = f"the model's answer stated {shown}, which no tool result holds; this is the tool's result, verbatim"
+            return good, "tool_result"
+        run.note = f"unverified: {shown} appear(s) in no tool result and not in the task"
+        return answer, reason
+
+    # -- the decision step ------------------------------------------------------------------
+    def _decide(self, run: _Run, task: str, history: Sequence[Message]) -> bool:
+        t0 = time.perf_counter()
+        fits = tool_fits(self.model, [*history, Message(role="user", content=task)], self.tools.values())
+        run.steps.append(Step(0, "decision", result="yes" if fits else "no", seconds=time.perf_counter() - t0))
+        return fits
+
+    def _without_tools(self, run: _Run, task: str, history: Sequence[Message], started: float) -> AgentResult:
+        head = [Message(role="system", content=self.system)] if self.system else []
+        messages = [*head, *history, Message(role="user", content=task)]
+        t0 = time.perf_counter()
+        completion = self.model.chat(messages, self.params)
+        answer = completion.text.strip()
+        run.steps.append(Step(1, "final", result=answer, **_cost(completion, t0)))
+        return AgentResult(answer, run.steps, "no_tool", run.mode, time.perf_counter() - started, messages,
+                           "no tool fits this request; answered without tools")
 
     # -- set-up ------------------------------------------------------------------------------
     def _start(self, task: str, mode: str, history: Sequence[Message]) -> list[Message]:
@@ -183,6 +237,12 @@ class Agent:
         if run.guard and not refused:
             result.ok, result.content = run.guard.result(name, result.ok, result.content)
         run.seen[key] = result
+        # a result counts as ground for later numbers only if the call's own numbers were grounded: a model
+        # that echoes a mistyped number through the calculator does not make it true
+        args = json.dumps(_loads(arguments), ensure_ascii=False)
+        if result.ok and not unsupported_numbers(args, run.grounds, SMALL_CONSTANTS):
+            run.grounds.append(result.content)
+            run.last_grounded = result
         if result.ok:
             run.last_ok = result
             if self.finish == "tool":
@@ -199,6 +259,10 @@ class Agent:
         run.steps.append(Step(n, "final", thought=thought, result=answer, **_cost(completion, t0)))
         last = run.last_ok.content.strip() if run.last_ok else ""
         weak = self.finish == "auto" and last and (not answer.strip() or (_NUMBER.match(last) and last not in answer))
+        if self.finish == "auto" and run.last_grounded and unsupported_numbers(answer, run.grounds):
+            answer, reason = self._check_numbers(run, answer, "final")  # the grounded result, verbatim, with a note
+            run.done = (answer, reason)
+            return
         run.done = (last, "tool_result") if weak else (answer, "final")
 
 

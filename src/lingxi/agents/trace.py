@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from lingxi.types import Message
 
-StepKind = Literal["tool", "final", "format_error"]
-StopReason = Literal["final", "tool_result", "max_steps", "repeat", "error"]
+StepKind = Literal["tool", "final", "format_error", "decision"]
+StopReason = Literal["final", "tool_result", "max_steps", "repeat", "error", "no_tool"]
 
 
 @dataclass
@@ -35,6 +35,7 @@ class AgentResult:
     mode: str
     seconds: float = 0.0
     messages: list[Message] = field(default_factory=list)
+    note: str = ""  # e.g. why the tool's result replaced the model's restatement of it
 
     def __str__(self) -> str:
         return self.answer
@@ -44,7 +45,7 @@ class AgentResult:
         return sum(s.prompt_tokens + s.completion_tokens for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.answer, "stop_reason": self.stop_reason, "mode": self.mode,
+        return {"answer": self.answer, "stop_reason": self.stop_reason, "mode": self.mode, "note": self.note,
                 "seconds": round(self.seconds, 3), "tokens": self.tokens, "steps": [asdict(s) for s in self.steps]}
 
     def format_trace(self) -> str:
@@ -58,11 +59,15 @@ class AgentResult:
             if s.kind == "tool":
                 lines.append(f"  tool: {s.tool}({_short(json.dumps(s.arguments, ensure_ascii=False))})")
                 lines.append(f"  {'result' if s.ok else 'error'} ({s.tool_seconds:.2f}s): {_short(s.result or '')}")
+            elif s.kind == "decision":
+                lines.append(f"  does a tool fit? {s.result}")
             elif s.kind == "format_error":
                 lines.append(f"  format error: {_short(s.result or '')}")
             else:
                 lines.append(f"  answer: {_short(s.result or '')}")
         lines.append(f"stopped: {self.stop_reason} · {self.seconds:.2f}s · {self.tokens} tokens")
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
 

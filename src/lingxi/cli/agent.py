@@ -21,6 +21,9 @@ def agent_command(
     finish: Annotated[str, typer.Option("--finish", help="Who ends the run: auto, model or tool.")] = "auto",
     file: Annotated[list[str] | None, typer.Option("--file", "-f", help="Input file for python/sql (repeatable).")] = None,
     allow_host: Annotated[list[str] | None, typer.Option("--allow-host", help="Host http_get may fetch (repeatable).")] = None,
+    decide: Annotated[bool | None, typer.Option(
+        "--decide/--no-decide", help="Ask 'does any tool fit?' before the first call (default: where measured to help).",
+        show_default=False)] = None,
     pal: Annotated[bool, typer.Option("--pal", help="Program-aided: the model writes code, the sandbox runs it.")] = False,
     trace: Annotated[bool, typer.Option("--trace", help="Print every step to standard error.")] = False,
     max_tokens: MaxTokensOpt = 256,
@@ -38,7 +41,7 @@ def agent_command(
         _run_pal(task, model, max_tokens, trace, json_out)
         return
     agent = Agent(model, builtin_tools(tools, files=file, allow_hosts=allow_host or ()), system=system,
-                  max_steps=max_steps, mode=mode, finish=finish,  # type: ignore[arg-type]
+                  max_steps=max_steps, mode=mode, finish=finish, decide=decide,  # type: ignore[arg-type]
                   params=SamplingParams(temperature=0.0, max_tokens=max_tokens))
     result = agent.run(task)
     if trace:
@@ -47,6 +50,8 @@ def agent_command(
         print_json(result.to_dict())
     else:
         out.print(result.answer or "(no answer)", markup=False)
+        if result.note:
+            err.print(f"({result.note})", markup=False, style="dim")
 
 
 def _run_pal(task: str, model: str | None, max_tokens: int, trace: bool, json_out: bool) -> None:

