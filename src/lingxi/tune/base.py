@@ -136,3 +136,14 @@ def load_base(base: Base, settings: Settings) -> tuple[Any, Any]:
     if not tok.chat_template:
         raise TuneError(f"{base.name} has no chat template.", "tune an instruct model, or use `lingxi tune pretrain`")
     return tok, model
+
+
+def load_tokenizer(base: Base, settings: Settings) -> Any:
+    """The base's transformers tokenizer alone (from the dequantised cache when it exists, else the GGUF)."""
+    _torch, _auto_model, auto_tok = torch_modules()
+    folder = settings.home_dir / "cache" / "tune-bases" / base.sha256[:16]
+    if not base.gguf:
+        folder = base.path
+    if (folder / "config.json").is_file():
+        return auto_tok.from_pretrained(folder, local_files_only=True)
+    return auto_tok.from_pretrained(base.path.parent, gguf_file=base.path.name, local_files_only=True)
