@@ -160,3 +160,15 @@ def rm_command(name: str, yes: Annotated[bool, typer.Option("--yes", "-y", help=
         raise typer.Abort()
     remove(name, settings)
     out.print(f"removed adapter '{name}'")
+
+
+@app.command("export")
+def export_command(name: str, as_json: JsonOpt = False) -> None:
+    """Write the adapter as a llama.cpp LoRA GGUF (adapters/NAME/adapter.gguf)."""
+    from lingxi.tune.export import export
+
+    path = export(name, load_settings())
+    if as_json:
+        print_json({"name": name, "gguf": str(path), "bytes": path.stat().st_size})
+        return
+    out.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); llama.cpp: --lora {path}")

@@ -122,8 +122,12 @@ def _trainer(p: Prepared, settings: Settings, output_dir: Path, callbacks: list[
         cfg = trl.KTOConfig(**common, max_length=plan.max_length)
         cls, extra = trl.KTOTrainer, {"ref_model": None}
     to_ds = datasets.Dataset.from_list
-    return cls(model=model, args=cfg, train_dataset=to_ds(rows), eval_dataset=to_ds(val) if val else None,
-               processing_class=tok, peft_config=lora, callbacks=callbacks, **extra)
+    trainer = cls(model=model, args=cfg, train_dataset=to_ds(rows), eval_dataset=to_ds(val) if val else None,
+                  processing_class=tok, peft_config=lora, callbacks=callbacks, **extra)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # the progress bar shows the loss; no log dicts on stdout
+    return trainer
 
 
 def _callback(total: int, batch: int, on_step: Callable[[dict[str, Any]], None], stop: dict[str, bool]) -> Any:
@@ -200,6 +204,9 @@ def train(plan: Plan, settings: Settings, on_step: Callable[[dict[str, Any]], No
     from lingxi.tune.report import write_report
 
     manifest["report"] = write_report(folder, manifest)
+    import shutil
+
+    shutil.rmtree(ckpts, ignore_errors=True)  # finished: the checkpoints (optimizer state) are no longer needed
     adapters.write_manifest(plan.out, manifest, settings)
     return manifest
 
