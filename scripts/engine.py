@@ -89,7 +89,7 @@ def build(version: str, label: str, flags: list[str], house: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="lingxi-engine-") as tmp:
         tmp = Path(tmp)
         say(f"fetching the llama-cpp-python {version} source archive")
-        done = pip("download", "--quiet", "--no-deps", "--no-binary", ":all:",
+        done = pip("download", "--quiet", "--no-deps", "--no-binary", "llama-cpp-python",
                    f"llama-cpp-python=={version}", "-d", str(tmp), capture_output=True, text=True)
         archives = list(tmp.glob("llama_cpp_python-*.tar.gz"))
         if not archives:
