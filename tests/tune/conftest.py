@@ -18,7 +18,7 @@ ROWS = [{"prompt": q, "completion": "Ahoy, matey! Arr."} for q in
 
 def lingxi(home: Path, *args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "LINGXI_HOME": str(home), "OMP_WAIT_POLICY": "PASSIVE"}
-    return subprocess.Popen([sys.executable, "-m", "lingxi.cli", *args], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", "import sys; from lingxi.cli import main; sys.exit(main())", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -45,6 +45,8 @@ def interrupted_then_resumed(tune_home: Path, style_data: Path) -> dict:
     deadline = time.monotonic() + 900
     while not any(ckpt.glob("checkpoint-*")) and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.5)
+    if first.poll() is not None:
+        pytest.fail(f"the first run ended before its first checkpoint: {first.communicate()[1][-2000:]}")
     first.send_signal(signal.SIGINT)
     out1, err1 = first.communicate(timeout=600)
     manifest1 = json.loads((tune_home / "adapters" / "style" / "manifest.json").read_text())
