@@ -14,7 +14,8 @@ how to fix it; the CLI prints both as sentences (``--debug`` adds the traceback)
     ├── PluginError          a plugin or provider could not be registered or found
     ├── StoreError           a knowledge-base store failed
     ├── ToolError            an agent tool failed
-    └── GuardrailError       a guard refused the input or output
+    ├── GuardrailError       a guard refused the input or output
+    └── TuneError            fine-tuning data, an adapter or a training run is not usable
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ class ToolError(LingxiError):
 
 
 class GuardrailError(LingxiError):
+    pass
+
+
+class TuneError(LingxiError):
     pass
 
 

@@ -13,7 +13,7 @@ import typer
 import typer.main
 from typer._click import exceptions as click_errors
 
-from lingxi.cli import agent, ask, doctor, edu, evals, generate, guard, kb, models, nlp, serve, verify, voice
+from lingxi.cli import agent, ask, doctor, edu, evals, generate, guard, kb, models, nlp, serve, tune, verify, voice
 from lingxi.cli import chat as chat_cmd
 from lingxi.cli.common import err
 from lingxi.errors import LingxiError
@@ -53,7 +53,7 @@ app.add_typer(models.app, name="models")
 
 for _group, _name in ((kb.app, "kb"), (serve.keys_app, "keys"), (serve.traces_app, "traces"),
                       (nlp.classify_app, "classify"), (evals.app, "eval"), (guard.app, "guard"),
-               (edu.app, "edu")):
+                      (edu.app, "edu"), (tune.app, "tune"), (tune.adapters_app, "adapters")):
     app.add_typer(_group, name=_name)
 for _command, _name in ((serve.serve_command, "serve"), (ask.ask_command, "ask"), (ask.demo_command, "demo"),
                         (agent.agent_command, "agent"), (nlp.cluster, "cluster"), (nlp.compare, "compare"),

@@ -1,0 +1,93 @@
+"""`lingxi tune sft` through its entry point: a tiny run, interrupted and resumed; adapters list/show/rm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lingxi.cli import main
+
+
+def test_interrupt_saves_a_checkpoint_and_the_same_command_continues(interrupted_then_resumed: dict) -> None:
+    code, _out, err, manifest = interrupted_then_resumed["first"]
+    assert code == 130, err
+    assert "run the same command again to continue" in err
+    assert manifest["status"] == "interrupted" and 1 <= manifest["metrics"]["steps"] < 4
+    out2, _err2 = interrupted_then_resumed["second"]
+    assert "trained 'style': 4 steps" in out2
+    folder = interrupted_then_resumed["home"] / "adapters" / "style"
+    m = json.loads((folder / "manifest.json").read_text())
+    steps = [s for s, _ in m["metrics"]["losses"]]
+    assert steps == [1, 2, 3, 4]  # the resumed run continued: no step trained twice, none missing
+    assert m["status"] == "trained" and m["metrics"]["validation_loss"] > 0
+    assert len(m["base"]["sha256"]) == 64 and len(m["data"]["sha256"]) == 64
+    assert m["hyper"]["r"] == 8 and m["method"] == "sft"
+    assert (folder / "adapter" / "adapter_model.safetensors").is_file()
+    assert (folder / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_adapters_list_show_rm(interrupted_then_resumed: dict, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import shutil
+
+    home = interrupted_then_resumed["home"]
+    shutil.copytree(home / "adapters" / "style", tmp_path / "adapters" / "copy")
+    monkeypatch.setenv("LINGXI_HOME", str(tmp_path))
+    assert main(["adapters", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == ["copy"] and rows[0]["base"] == "smollm2"
+    assert main(["adapters", "show", "copy"]) == 0
+    assert "sft on smollm2" in capsys.readouterr().out
+    assert main(["adapters", "rm", "copy", "--yes"]) == 0
+    assert main(["adapters", "show", "copy"]) == 1
+    assert "no adapter named 'copy'" in capsys.readouterr().err
+
+
+def test_bad_data_is_refused_before_anything_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "a", "completion": "b"}\n{"prompt": "a"}\n', "utf-8")
+    assert main(["tune", "sft", "--data", str(bad), "--out", "x"]) == 1
+    e = capsys.readouterr().err
+    assert "bad.jsonl line 2: 'completion' is missing" in e and "hint:" in e
+    assert main(["tune", "sft", "--data", str(bad), "--out", "a+b"]) == 1
+    assert "not a usable adapter name" in capsys.readouterr().err
+    assert main(["tune", "sft", "--model", "scripted:x", "--data", str(bad), "--out", "x"]) == 1
+    assert "only local weights can be fine-tuned" in capsys.readouterr().err
+
+
+@pytest.mark.xfail(strict=False, reason="open: the base models agree token for token, but llama.cpp with the exported "
+                   "LoRA diverges from peft at the second token (tensor layout or q/k permutation of lora_b to check)")
+def test_export_round_trip_peft_equals_llama_cpp(interrupted_then_resumed: dict, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Greedy decoding with the adapter: peft on the dequantised base = llama.cpp on the GGUF + the exported LoRA."""
+    import torch
+    from llama_cpp import Llama
+    from peft import PeftModel
+
+    from lingxi.config import load_settings
+    from lingxi.tune.base import load_base, resolve_base
+    from lingxi.tune.template import encode, render
+
+    home = interrupted_then_resumed["home"]
+    monkeypatch.setenv("LINGXI_HOME", str(home))
+    assert main(["tune", "export", "style", "--json"]) == 0
+    gguf = Path(json.loads(capsys.readouterr().out)["gguf"])
+    settings = load_settings()
+    base = resolve_base("smollm2", settings)
+    tok, model = load_base(base, settings)
+    peft_model = PeftModel.from_pretrained(model, home / "adapters" / "style" / "adapter").eval()
+    ids = encode(tok, render(tok, [{"role": "user", "content": "Say hello."}], generation_prompt=True))
+    with torch.no_grad():
+        tuned = peft_model.generate(torch.tensor([ids]), max_new_tokens=20, do_sample=False)[0][len(ids):].tolist()
+        with peft_model.disable_adapter():
+            plain = peft_model.generate(torch.tensor([ids]), max_new_tokens=20, do_sample=False)[0][len(ids):].tolist()
+    assert tuned != plain  # the adapter changes the answer, so equality below is about the adapter
+    llm = Llama(model_path=str(base.path), lora_path=str(gguf), n_ctx=512, n_threads=2, verbose=False)
+    got: list[int] = []
+    for t in llm.generate(ids, temp=0.0, top_k=1):
+        got.append(t)
+        if len(got) == len(tuned) or t == llm.token_eos():
+            break
+    assert got == tuned[:len(got)] and len(got) >= min(len(tuned), 8)
