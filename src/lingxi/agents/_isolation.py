@@ -79,6 +79,9 @@ def command(p: Plan, python: str, uid: int, disk_mb: int, run_id: str, info_fd: 
             "--die-with-parent", "--new-session", "--info-fd", str(info_fd), "--seccomp", str(seccomp_fd)]
     if not p.root:
         argv += ["--unshare-user", "--disable-userns"]
+    # the tmpfs mounts come first: a Python installation under /tmp (a venv in /tmp/…) is bound on top of them
+    argv += ["--size", str(disk_mb << 20), "--perms", "0777", "--tmpfs", "/sandbox",
+             "--size", str(TMP_MB << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     paths = binds(python)
     for parent in _parents([*paths, RUNNER_INSIDE, *DEVICES]):  # bwrap would make them 0700, closed to a throw-away uid
         argv += ["--perms", "0755", "--dir", parent]
@@ -88,9 +91,7 @@ def command(p: Plan, python: str, uid: int, disk_mb: int, run_id: str, info_fd: 
     for dev in DEVICES:
         if os.path.exists(dev):
             argv += ["--dev-bind", dev, dev]
-    argv += ["--size", str(disk_mb << 20), "--perms", "0777", "--tmpfs", "/sandbox",
-             "--size", str(TMP_MB << 20), "--perms", "1777", "--tmpfs", "/tmp",
-             "--remount-ro", "/", "--chdir", "/sandbox", "--"]
+    argv += ["--remount-ro", "/", "--chdir", "/sandbox", "--"]
     if p.root:
         argv += [p.setpriv or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                  "--bounding-set=-all", "--"]
