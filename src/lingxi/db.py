@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -291,11 +292,24 @@ def connect(settings: Settings | None = None, *, path: Target | None = None) -> 
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"Could not open the database {path}: {exc}.", "check that LINGXI_HOME is writable") from exc
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
+
+
+def _wal(conn: Any, tries: int = 50) -> None:
+    """Switch to WAL. Connections opening a new file at once can get 'database is locked' from this
+    pragma without SQLite's busy handler being asked (seen with 4 threads racing the migrations): retry."""
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.1)
 
 
 def version(conn: Any) -> int:

@@ -108,13 +108,13 @@ def test_embedding_progress_is_shown_and_kb_rm_stops_the_worker(kb, tmp_path):
     r = lingxi("kb", "ingest", "conc", str(files(tmp_path / "first", 20)), "--wait")
     assert r.returncode == 0 and re.search(r"^embeddings 20/20", r.stderr, re.M), r.stderr  # a line, not a bar
     assert "1,000,000" not in r.stdout + r.stderr
-    report = json.loads(lingxi("kb", "ingest", "conc", str(files(tmp_path / "more", 300)), "--json").stdout)
+    report = json.loads(lingxi("kb", "ingest", "conc", str(files(tmp_path / "more", 1500)), "--json").stdout)  # enough that a fast machine is still embedding
     pid = report["embedding_worker_pid"]
     deadline, progress = time.monotonic() + 120, None
     while time.monotonic() < deadline and not (progress and progress.get("done")):
         progress = json.loads(lingxi("kb", "info", "conc", "--json").stdout)["embedding_progress"]
         time.sleep(0.5)
-    assert progress and progress["total"] == 300 and 0 < progress["done"] < 300 and progress["pid"] == pid
+    assert progress and progress["total"] == 1500 and 0 < progress["done"] < 1500 and progress["pid"] == pid
     assert alive(pid)
     assert lingxi("kb", "rm", "-y", "conc").returncode == 0
     assert not alive(pid)  # stopped with its KB, not left writing into a removed folder
