@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lingxi.knowledge.text import sentence_spans, terms
+from lingxi.knowledge.text import sentence_spans
 from lingxi.rag import Source, retrieve
-from lingxi.rag.verify import Vectors, split_claims, verify  # (the package's `verify` is also its module's name)
+from lingxi.rag.verify import Vectors, quote, split_claims, verify  # (the package's `verify` is also its module's name)
 
 
 def passages(kb: Any, query: str, k: int = 4) -> list[Source]:
@@ -56,12 +56,8 @@ def supported(sentence: str, sources: Sequence[Source], kb: Any = None, question
 
 
 def best_sentence(text: str, passage: str, limit: int = 200) -> str:
-    """The passage sentence sharing the most terms with `text` (the quote to show)."""
-    want = set(terms(text))
-    spans = list(sentence_spans(passage)) or [(0, len(passage))]
-    a, b = max(spans, key=lambda sp: len(want & set(terms(passage[sp[0]: sp[1]]))))
-    out = " ".join(passage[a:b].split())
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    """The passage sentence sharing the most terms with `text` (the quote to show): the verifier's own quote."""
+    return quote(text, passage, limit)
 
 
 def file_name(source: str) -> str:
