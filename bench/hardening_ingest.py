@@ -9,7 +9,6 @@ Timings on a shared machine are noisy: the load average is recorded with every f
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import resource
@@ -18,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
+
+from lingxi.testing.bombs import zip_bomb
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -40,36 +40,6 @@ def run(args: list[str], env: dict[str, str], timeout: float = 600) -> dict:
             "stderr": proc.stderr, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
 
 
-def inflate(path: Path, kind: str, body_mb: int) -> None:
-    if kind == "docx":
-        import docx
-
-        buf, doc = io.BytesIO(), docx.Document()
-        doc.add_paragraph("hello")
-        doc.save(buf)
-        member, after, unit = "word/document.xml", b"<w:body>", b"<w:p/>"
-    else:
-        from openpyxl import Workbook
-
-        buf, book = io.BytesIO(), Workbook()
-        book.active["A1"] = 1
-        book.save(buf)
-        member, after, unit = "xl/worksheets/sheet1.xml", b"<sheetData>", b'<row r="2"><c r="A2"><v>7</v></c></row>'
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename != member:
-                out.writestr(item, data)
-                continue
-            head, tail = data.split(after, 1)
-            block = unit * (MB // len(unit))
-            with out.open(member, "w", force_zip64=True) as f:
-                f.write(head + after)
-                for _ in range(body_mb):
-                    f.write(block)
-                f.write(tail)
-
-
 def hostile_folder(d: Path) -> dict[str, str]:
     d.mkdir(parents=True)
     for n in range(5):
@@ -78,8 +48,8 @@ def hostile_folder(d: Path) -> dict[str, str]:
     (d / "zero.txt").symlink_to("/dev/zero")
     (d / "a.txt").symlink_to(d / "b.txt")
     (d / "b.txt").symlink_to(d / "a.txt")
-    inflate(d / "bomb.docx", "docx", 1024)  # 1 GB of XML
-    inflate(d / "bomb.xlsx", "xlsx", 512)
+    zip_bomb(d / "bomb.docx", "docx", 1024)  # 1 GB of XML
+    zip_bomb(d / "bomb.xlsx", "xlsx", 512)
     (d / "line.txt").write_text("word " * (2 * MB), encoding="utf-8")  # 10 MB, one line
     (d / "latin1.txt").write_bytes("A naïve café in Zürich.".encode("latin-1"))
     (d / "cp1251.txt").write_bytes("Привет, это проверка.".encode("cp1251"))

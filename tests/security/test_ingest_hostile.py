@@ -9,57 +9,18 @@ more entry in ATTACKS.
 from __future__ import annotations
 
 import errno
-import io
 import os
 import socket
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from lingxi.knowledge import KnowledgeBase
+from lingxi.testing.bombs import zip_bomb
 
 GOOD = "good.txt"
 MB = 1 << 20
-
-
-def _docx(path: Path, body_mb: int) -> None:
-    """A real .docx whose document.xml holds `body_mb` MB of empty paragraphs (a few KB on disk)."""
-    import docx
-
-    buf = io.BytesIO()
-    doc = docx.Document()
-    doc.add_paragraph("hello")
-    doc.save(buf)
-    _inflate(buf, path, "word/document.xml", b"<w:body>", b"<w:p/>", body_mb)
-
-
-def _xlsx(path: Path, body_mb: int) -> None:
-    """A real .xlsx whose first sheet holds `body_mb` MB of identical rows."""
-    from openpyxl import Workbook
-
-    buf = io.BytesIO()
-    book = Workbook()
-    book.active["A1"] = 1
-    book.save(buf)
-    _inflate(buf, path, "xl/worksheets/sheet1.xml", b"<sheetData>", b'<row r="2"><c r="A2"><v>7</v></c></row>', body_mb)
-
-
-def _inflate(buf: io.BytesIO, path: Path, member: str, after: bytes, unit: bytes, body_mb: int) -> None:
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in src.infolist():
-            data = src.read(item)
-            if item.filename != member:
-                out.writestr(item, data)
-                continue
-            head, tail = data.split(after, 1)
-            block = unit * (MB // len(unit))
-            with out.open(member, "w", force_zip64=True) as f:
-                f.write(head + after)
-                for _ in range(body_mb):
-                    f.write(block)
-                f.write(tail)
 
 
 def fifo(d: Path) -> str:
@@ -97,12 +58,12 @@ def too_big(d: Path) -> str:
 
 
 def docx_bomb(d: Path) -> str:
-    _docx(d / "bomb.docx", 24)  # 24 MB of XML in ~25 KB
+    zip_bomb(d / "bomb.docx", "docx", 24)  # 24 MB of XML in ~25 KB
     return "zip bomb"
 
 
 def xlsx_bomb(d: Path) -> str:
-    _xlsx(d / "bomb.xlsx", 24)
+    zip_bomb(d / "bomb.xlsx", "xlsx", 24)
     return "zip bomb"
 
 
