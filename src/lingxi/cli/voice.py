@@ -89,7 +89,7 @@ def _progress(duration: float):
 def speak(
     text: Annotated[str, typer.Argument(help="What to say; '-' reads standard input.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="The audio file to write (.wav, or .mp3/.flac/.ogg).")] = Path("speech.wav"),
-    voice: Annotated[str, typer.Option("--voice", "-v", help="zh, en, auto (each language its voice), or a voice: espeak, piper-joe, espeak:en-gb.")] = "auto",
+    voice: Annotated[str, typer.Option("--voice", "-v", help="zh, en, auto (each language its voice), or a voice: zh-baker, piper-joe, espeak, espeak:en-gb.")] = "auto",
     rate: Annotated[float, typer.Option("--rate", "-r", help="Speed: 1 is normal, 0.8 slower, 1.3 faster.")] = 1.0,
     as_json: JsonOpt = False,
 ) -> None:
