@@ -43,6 +43,8 @@ def test_chinese_round_trips_through_the_zh_voice_and_whisper(whisper_env, audio
     heard = transcribe(capsys, str(wav), "--language", "zh").strip()
     assert cer(ZH_TWO, heard) < ZH_MAX_CER, heard
     assert heard.startswith("你好") and "欢迎来到" in heard and "学习数学" in heard, heard  # homophones aside
+    named = transcribe(capsys, str(wav), "--language", "zh", "--prompt", "灵犀").strip()  # the name, spelled for Whisper
+    assert "灵犀" in named and cer(ZH_TWO, named) <= cer(ZH_TWO, heard), named
 
 
 def test_chinese_round_trips_through_espeak_and_whisper(espeak, whisper_env, audio_dir, capsys):
