@@ -2,7 +2,7 @@
 
 The thresholds are the measured CERs (bench/results/voice.md) with head-room: Piper's English comes back
 nearly verbatim; zh-baker's Mandarin at a CER of about 0.1 (Whisper base writes homophones: 灵犀 as 联系,
-机器 as 激气), while espeak-ng's robotic Mandarin comes back at 0.5-2.9 (0.94 on the bench's sentences), so
+机器 as 激气), while espeak-ng's robotic Mandarin comes back at 0.5-2.9 per sentence (0.79-0.94 on the bench's), so
 ZH_MAX_CER separates a usable Chinese voice from espeak-ng.
 """
 
