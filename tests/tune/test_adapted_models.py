@@ -74,7 +74,7 @@ def test_an_adapter_trained_on_another_base_is_refused(lora_settings: Settings) 
         open_chat("smollm2+elsewhere", lora_settings)
     msg = info.value.message
     assert "'elsewhere' was trained on 'smollm2' (SHA-256 000000000000…), not on 'smollm2'" in msg
-    assert "smollm2+elsewhere" in info.value.hint
+    assert "retrain it with lingxi tune sft --model smollm2 --out elsewhere" in info.value.hint
     spec = parse("smollm2+a:0.5+b", lora_settings, default_registry())
     assert spec.provider == "llamacpp" and spec.adapters == {"a": 0.5, "b": 1.0}
 

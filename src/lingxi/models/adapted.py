@@ -82,11 +82,14 @@ def check_base(adapter: str, base: ModelSpec, base_name: str, settings: Settings
     trained = manifest.get("base") or {}
     sha = sha256_of(resolve_path(base.path or ""))
     if trained.get("sha256") != sha:
+        was = trained.get("name", "?")
+        hint = (f"the file behind '{base_name}' is not the one the adapter was trained on: retrain it with "
+                f"lingxi tune {manifest.get('method', 'sft')} --model {base_name} --out {adapter} ..."
+                if was == base_name else f"use {was}{SEP}{adapter}, or train an adapter on {base_name}")
         raise ModelError(
-            f"The adapter '{adapter}' was trained on '{trained.get('name', '?')}' "
-            f"(SHA-256 {str(trained.get('sha256', '?'))[:12]}…), not on '{base_name}' (SHA-256 {sha[:12]}…); "
-            "an adapter only works on the exact base it was trained on.",
-            f"use {trained.get('name', 'its base')}{SEP}{adapter}, or train an adapter on {base_name}")
+            f"The adapter '{adapter}' was trained on '{was}' (SHA-256 {str(trained.get('sha256', '?'))[:12]}…), "
+            f"not on '{base_name}' (SHA-256 {sha[:12]}…); an adapter only works on the exact base it was trained on.",
+            hint)
 
 
 def gguf_path(adapter: str, settings: Settings) -> Path:
