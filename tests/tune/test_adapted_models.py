@@ -114,3 +114,30 @@ def test_adapters_switch_per_call_on_one_base_without_leaking(lora_settings: Set
             and len(b["adapters"]) == 2]
     assert len(ours) == 1 and ours[0]["loads"] == 1, llamacpp.loaded_bases()  # one base for all five names
     assert ours[0]["switches"] >= 6
+
+
+def test_tune_eval_writes_a_side_by_side_report(lora_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from lingxi.cli import main
+
+    held = lora_settings.home_dir / "held.jsonl"
+    held.write_text('{"prompt": "Tell me about the sea.", "completion": "The sea is a vast and mysterious realm"}\n'
+                    '{"messages": [{"role": "user", "content": "Say hi."}, {"role": "assistant", "content": "Hi!"}]}\n',
+                    "utf-8")
+    monkeypatch.setenv("LINGXI_HOME", str(lora_settings.home_dir))
+    monkeypatch.setenv("LINGXI_TRACE", "false")
+    assert main(["tune", "eval", "a", "--data", str(held), "--max-tokens", "8", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["models"] == {"base": "smollm2", "adapter": "smollm2+a"} and summary["n"] == 2
+    report = json.loads(Path(summary["files"]["json"]).read_text("utf-8"))
+    assert [it["reference"] for it in report["items"]] == ["The sea is a vast and mysterious realm", "Hi!"]
+    assert report["items"][0]["base"] != report["items"][0]["adapter"]
+    assert report["delta"]["f1"] == pytest.approx(report["metrics"]["adapter"]["f1"] - report["metrics"]["base"]["f1"])
+    md = Path(summary["files"]["markdown"]).read_text("utf-8")
+    assert "| metric | smollm2 | smollm2+a | change |" in md and "| f1 |" in md
+    bad = lora_settings.home_dir / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "user", "content": "x"}]}\n', "utf-8")
+    assert main(["tune", "eval", "a", "--data", str(bad)]) == 1
+    assert "bad.jsonl" in capsys.readouterr().err
