@@ -19,7 +19,7 @@ from lingxi.config import Settings
 from lingxi.tune import adapters
 
 
-def _shapes(path: Path) -> tuple[str, dict[str, tuple[int, int]]]:
+def _shapes(path: Path, full: bool = False) -> tuple[str, dict[str, tuple[int, int]]]:
     """The architecture and the (out, in) shapes of the adapted weights, from the GGUF's metadata
     (read by llama.cpp with the vocabulary only: gguf.GGUFReader takes seconds on the tokenizer arrays)."""
     from llama_cpp import Llama
@@ -31,23 +31,29 @@ def _shapes(path: Path) -> tuple[str, dict[str, tuple[int, int]]]:
         llm.close()
     arch = m["general.architecture"]
     embd, ff, heads = (int(m[f"{arch}.{k}"]) for k in ("embedding_length", "feed_forward_length", "attention.head_count"))
-    attn = heads * int(m.get(f"{arch}.attention.value_length", embd // heads))
+    head = int(m.get(f"{arch}.attention.key_length", embd // heads))
+    kv = int(m.get(f"{arch}.attention.head_count_kv", heads)) * head
     shapes = {}
     for layer in range(int(m[f"{arch}.block_count"])):
-        shapes[f"blk.{layer}.attn_output.weight"] = (embd, attn)
+        shapes[f"blk.{layer}.attn_output.weight"] = (embd, heads * head)
         shapes[f"blk.{layer}.ffn_down.weight"] = (embd, ff)
+        if full:  # every projection, like a trained all-linear adapter
+            shapes |= {f"blk.{layer}.attn_q.weight": (heads * head, embd), f"blk.{layer}.attn_k.weight": (kv, embd),
+                       f"blk.{layer}.attn_v.weight": (kv, embd), f"blk.{layer}.ffn_gate.weight": (ff, embd),
+                       f"blk.{layer}.ffn_up.weight": (ff, embd)}
     return arch, shapes
 
 
 def make_adapter(settings: Settings, name: str, *, seed: int, base: str = "smollm2", r: int = 4,
-                 strength: float = 0.15, base_sha256: str | None = None) -> Path:
-    """Write adapter `name` for `base` (or claim another base's SHA-256, to test the refusal)."""
+                 strength: float = 0.15, base_sha256: str | None = None, full: bool = False) -> Path:
+    """Write adapter `name` for `base` (or claim another base's SHA-256, to test the refusal); `full`
+    adapts all seven projections (the size of a trained all-linear adapter) instead of two."""
     import gguf
 
     from lingxi.tune.base import resolve_base
 
     b = resolve_base(base, settings)
-    arch, shapes = _shapes(b.path)
+    arch, shapes = _shapes(b.path, full)
     rng = np.random.default_rng(seed)
     folder = adapters.adapter_dir(name, settings)
     folder.mkdir(parents=True, exist_ok=True)
