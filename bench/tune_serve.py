@@ -9,8 +9,8 @@
     loses the cached prompt prefix on every request. The adapters are built directly
     (`lingxi.testing.lora`, r=8 on all seven projections: the size of a trained all-linear one).
 (c) Identity: greedy decoding of 40 tokens with a trained adapter, peft on the dequantised base
-    against llama.cpp on the GGUF with the exported LoRA: tokens equal before the first
-    difference. Trains a tiny adapter (`lingxi tune sft --max-steps 8`) unless --trained HOME:NAME.
+    against llama.cpp on the GGUF with the exported LoRA (end of turn suppressed on both sides,
+    so each prompt runs 40 tokens): tokens equal before the first difference. Trains a tiny adapter (`lingxi tune sft --max-steps 8`) unless --trained HOME:NAME.
 
     .venv/bin/python bench/tune_serve.py [--reps 12] [--max-tokens 48] [--threads 1] [--trained HOME:NAME]
 """
@@ -109,41 +109,15 @@ def trained_adapter(args: argparse.Namespace) -> tuple[Path, str, float | None]:
 
 
 def identity(args: argparse.Namespace, n_tokens: int = 40) -> dict:
-    import torch
-    from peft import PeftModel
-
     from lingxi.config import Settings
-    from lingxi.models.funnel import open_chat
-    from lingxi.tune.base import load_base, resolve_base
-    from lingxi.tune.export import export
-    from lingxi.tune.template import encode, render
+    from lingxi.testing.lora import greedy_both_ways
 
     home, name, train_s = trained_adapter(args)
     settings = Settings(home=home, trace=False, n_threads=args.threads)
-    export(name, settings)
-    base = resolve_base("smollm2", settings)
-    tok, model = load_base(base, settings)
-    peft_model = PeftModel.from_pretrained(model, home / "adapters" / name / "adapter").eval()
-    chat = open_chat(f"smollm2+{name}", settings, cache=False)
-    provider = chat
-    while hasattr(provider, "wrapped"):
-        provider = provider.wrapped
-    cases = []
-    for prompt in ["Say hello.", "Tell me about the sea.", "What is your name?"]:
-        ids = encode(tok, render(tok, [{"role": "user", "content": prompt}], generation_prompt=True))
-        with torch.no_grad():
-            want = peft_model.generate(torch.tensor([ids]), max_new_tokens=n_tokens, do_sample=False)[0][len(ids):].tolist()
-        with provider._lock:
-            llm = provider._load()
-            llm.reset()
-            got: list[int] = []
-            for t in llm.generate(ids, temp=0.0, top_k=1):
-                got.append(int(t))
-                if len(got) >= len(want) or t == llm.token_eos():
-                    break
-        same = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        cases.append({"prompt": prompt, "peft_tokens": len(want), "equal_prefix": same,
-                      "identical": got == want, "peft": tok.decode(want), "llama_cpp": tok.decode(got)})
+    prompts = ["Say hello.", "Tell me about the sea.", "What is your name?", "Explain photosynthesis.",
+               "Write a haiku about rain."]
+    cases = [{k: v for k, v in c.items() if k not in ("peft", "llama_cpp")} | {"peft_tokens": len(c["peft"])}
+             for c in greedy_both_ways(settings, name, prompts, n_tokens)]
     return {"adapter": name, "train_s": None if train_s is None else round(train_s, 1), "tokens": n_tokens,
             "identical": sum(c["identical"] for c in cases), "cases": cases}
 
@@ -164,7 +138,8 @@ def markdown(r: dict) -> str:
         lines.append(f"| peft = llama.cpp greedy, {i['tokens']} tokens | {i['identical']} of {len(i['cases'])} prompts |")
         lines += ["", "| prompt | equal tokens | peft | llama.cpp |", "| --- | ---: | --- | --- |"]
         for c in i["cases"]:
-            lines.append(f"| {c['prompt']} | {c['equal_prefix']} / {c['peft_tokens']} | {c['peft'][:50]!r} | {c['llama_cpp'][:50]!r} |")
+            lines.append(f"| {c['prompt']} | {c['equal_prefix']} / {c['peft_tokens']} | "
+                         f"{c['peft_text'][:60]!r} | {c['llama_cpp_text'][:60]!r} |")
     return "\n".join(lines) + "\n"
 
 

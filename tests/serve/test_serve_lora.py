@@ -11,7 +11,6 @@ import pytest
 
 from lingxi.config import Settings
 
-pytestmark = pytest.mark.slow
 MSG = [{"role": "user", "content": "Tell me about the sea."}]
 
 
@@ -33,6 +32,7 @@ def _ask(client: openai.OpenAI, model: str) -> str:
     return r.choices[0].message.content
 
 
+@pytest.mark.slow
 def test_adapters_interleave_on_one_loaded_base(lora_server) -> None:
     client = openai.OpenAI(base_url=lora_server.url + "/v1", api_key="none", max_retries=0, timeout=180)
     listed = {m.id for m in client.models.list()}
@@ -62,6 +62,7 @@ def test_adapters_interleave_on_one_loaded_base(lora_server) -> None:
     assert len(loaded[0]["adapters"]) == 2 and loaded[0]["switches"] >= 5
 
 
+@pytest.mark.slow
 def test_mismatched_base_and_unknown_adapter_are_refused(lora_server) -> None:
     client = openai.OpenAI(base_url=lora_server.url + "/v1", api_key="none", max_retries=0, timeout=60)
     with pytest.raises(openai.BadRequestError) as info:
@@ -70,3 +71,30 @@ def test_mismatched_base_and_unknown_adapter_are_refused(lora_server) -> None:
     with pytest.raises(openai.NotFoundError) as info2:
         _ask(client, "smollm2+nope")
     assert "no adapter named 'nope'" in str(info2.value)
+
+
+def test_one_base_serves_its_adapters_in_turn() -> None:
+    """A burst for one adapter does not starve another: waiters are served key by key, in turn."""
+    from lingxi.serve.pool import Gate
+
+    async def go() -> list[str]:
+        gate, order = Gate(1, 16, 5.0), []
+        await gate.acquire("smollm2+a", "smollm2+a")  # running; then a burst for a, and one for b
+
+        async def one(key: str, tag: str) -> None:
+            await gate.acquire(key, key)
+            order.append(tag)
+            assert gate.counts(key)[0] == 1
+            gate.release(key)
+
+        tasks = [asyncio.create_task(one("smollm2+a", f"a{i}")) for i in range(3)]
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(one("smollm2+b", "b0")))
+        await asyncio.sleep(0)
+        assert gate.counts("smollm2+a") == (1, 3) and gate.counts("smollm2+b") == (0, 1)
+        gate.release("smollm2+a")
+        await asyncio.gather(*tasks)
+        assert gate.active == 0 and gate.running == {}
+        return order
+
+    assert asyncio.run(go()) == ["a0", "b0", "a1", "a2"]

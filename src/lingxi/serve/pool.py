@@ -45,16 +45,23 @@ class Gate:
     def __init__(self, limit: int, max_waiting: int, timeout_s: float) -> None:
         self.limit, self.max_waiting, self.timeout_s = limit, max_waiting, timeout_s
         self.active = 0
+        self.running: dict[str, int] = {}  # slots held per key
         self._queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
 
     @property
     def waiting(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
+    def counts(self, key: str) -> tuple[int, int]:
+        """(running, waiting) for one key."""
+        return self.running.get(key, 0), len(self._queues.get(key, ()))
+
     async def acquire(self, name: str, key: str | None = None) -> float:
         """Wait for a slot; return the seconds spent waiting."""
+        key = name if key is None else key
         if self.active < self.limit and not self.waiting:
             self.active += 1
+            self.running[key] = self.running.get(key, 0) + 1
             return 0.0
         if self.waiting >= self.max_waiting:
             raise ApiError(503, f"The model '{name}' is busy: {self.active} request(s) running and "
@@ -62,7 +69,6 @@ class Gate:
                            code="queue_full", headers={"Retry-After": "1"})
         started = time.perf_counter()
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        key = name if key is None else key
         self._queues.setdefault(key, deque()).append(fut)
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -78,7 +84,7 @@ class Gate:
 
     def _give_up(self, key: str, fut: asyncio.Future[None]) -> None:
         if fut.done() and not fut.cancelled():
-            self.release()  # the slot arrived just as we left: pass it on
+            self.release(key)  # the slot arrived just as we left: pass it on
             return
         fut.cancel()
         queue = self._queues.get(key)
@@ -90,8 +96,13 @@ class Gate:
             if not queue:
                 del self._queues[key]
 
-    def release(self) -> None:
-        """Hand the slot to the next key's longest waiter (keys in turn), or free it. Call on the event loop."""
+    def release(self, key: str | None = None) -> None:
+        """Give back `key`'s slot: hand it to the next key's longest waiter (keys in turn), or free it.
+        Call on the event loop."""
+        if key is not None and key in self.running:
+            self.running[key] -= 1
+            if not self.running[key]:
+                del self.running[key]
         while self._queues:
             key, queue = next(iter(self._queues.items()))
             fut = queue.popleft()
@@ -100,6 +111,7 @@ class Gate:
             else:
                 del self._queues[key]
             if not fut.done():
+                self.running[key] = self.running.get(key, 0) + 1
                 fut.set_result(None)
                 return
         self.active -= 1
@@ -160,7 +172,7 @@ class ModelPool:
         return served
 
     def _evict(self) -> None:
-        idle = [n for n, s in self._served.items() if not s.gate.active and not s.gate.waiting]
+        idle = [n for n, s in self._served.items() if s.gate.counts(n) == (0, 0)]
         while len(self._served) > MAX_OPEN and idle:
             _close(self._served.pop(idle.pop(0)).model)
 
@@ -234,7 +246,7 @@ class ModelPool:
                            code="adapter_base_mismatch") from exc
 
     def status(self) -> dict[str, dict[str, Any]]:
-        return {redact(s.name): {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting,
+        return {redact(s.name): {"provider": s.provider, **dict(zip(("running", "waiting"), s.gate.counts(s.name))),
                                  "calls": s.calls, **({"base": redact(s.base)} if s.base else {})}
                 for s in self._served.values()}
 
@@ -243,8 +255,9 @@ class ModelPool:
         out: dict[str, dict[str, int]] = {}
         for s in list(self._served.values()):
             g = out.setdefault(self.label(s.name), {"running": 0, "waiting": 0})
-            g["running"] += s.gate.active
-            g["waiting"] += s.gate.waiting
+            running, waiting = s.gate.counts(s.name)
+            g["running"] += running
+            g["waiting"] += waiting
         return out
 
     def label(self, name: str) -> str:
@@ -265,9 +278,9 @@ class ModelPool:
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.executor, run, *args)
         except BaseException:
-            served.gate.release()
+            served.gate.release(served.name)
             raise
-        fut.add_done_callback(lambda _f: served.gate.release())  # only when the thread is really done
+        fut.add_done_callback(lambda _f: served.gate.release(served.name))  # only when the thread is really done
         return await asyncio.shield(fut), queue_s
 
     async def stream(self, served: Served, make: Callable[[], Iterator[Any]]) -> tuple[ThreadStream, float]:
@@ -278,9 +291,9 @@ class ModelPool:
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.executor, _in_context(stream.produce, queue_s))
         except BaseException:
-            served.gate.release()
+            served.gate.release(served.name)
             raise
-        fut.add_done_callback(lambda _f: served.gate.release())
+        fut.add_done_callback(lambda _f: served.gate.release(served.name))
         return stream, queue_s
 
     def close(self) -> None:

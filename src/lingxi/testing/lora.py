@@ -79,3 +79,50 @@ def make_adapter(settings: Settings, name: str, *, seed: int, base: str = "smoll
                                 "gguf": {"path": str(path)}, "note": "built directly by lingxi.testing.lora"}
     adapters.write_manifest(name, manifest, settings)
     return path
+
+
+def greedy_both_ways(settings: Settings, name: str, prompts: list[str], n_tokens: int = 40) -> list[dict[str, Any]]:
+    """Greedy decoding of `n_tokens` per prompt with trained adapter `name`: peft on the dequantised base
+    against llama.cpp on the GGUF with the exported LoRA (switched on through the provider), the end
+    of turn suppressed on both sides so that every prompt runs the full length. One dict per prompt:
+    both token lists, both texts, and how many leading tokens agree."""
+    import torch
+    from peft import PeftModel
+
+    from lingxi.models.funnel import open_chat
+    from lingxi.tune.base import load_base, resolve_base
+    from lingxi.tune.export import export
+    from lingxi.tune.template import encode, render
+
+    export(name, settings)
+    manifest = adapters.read_manifest(name, settings)
+    tok, model = load_base(resolve_base(manifest["base"]["name"], settings), settings)
+    peft_model = PeftModel.from_pretrained(model, adapters.adapter_dir(name, settings) / "adapter").eval()
+    eos = model.generation_config.eos_token_id
+    stops = sorted({*(eos if isinstance(eos, list) else [eos]), tok.eos_token_id} - {None})
+    provider = open_chat(f"{manifest['base']['name']}+{name}", settings, cache=False)
+    while hasattr(provider, "wrapped"):
+        provider = provider.wrapped
+
+    def no_stop(_ids: Any, scores: Any) -> Any:
+        scores[stops] = -np.inf
+        return scores
+
+    out = []
+    for prompt in prompts:
+        ids = encode(tok, render(tok, [{"role": "user", "content": prompt}], generation_prompt=True))
+        with torch.no_grad():
+            want = peft_model.generate(torch.tensor([ids]), max_new_tokens=n_tokens, min_new_tokens=n_tokens,
+                                       do_sample=False)[0][len(ids):].tolist()
+        got: list[int] = []
+        with provider._lock:
+            llm = provider._load()
+            llm.reset()
+            for t in llm.generate(ids, temp=0.0, top_k=1, logits_processor=[no_stop]):
+                got.append(int(t))
+                if len(got) >= n_tokens:
+                    break
+        agree = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        out.append({"prompt": prompt, "peft": want, "llama_cpp": got, "equal_prefix": agree,
+                    "identical": got == want, "peft_text": tok.decode(want), "llama_cpp_text": tok.decode(got)})
+    return out
