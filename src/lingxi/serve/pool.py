@@ -210,7 +210,9 @@ class ModelPool:
             if isolate:
                 from lingxi.models.worker import ProcessChat
 
-                worker = ProcessChat(name, self._settings(), provider="llamacpp")
+                # the child opens the plain base first: a broken adapter then fails its own calls only
+                first = adapted.split(name)[0] if adapted.is_adapted(name) else name
+                worker = ProcessChat(first, self._settings(), provider="llamacpp")
             gate = Gate(1, self.serve.queue_size, self.serve.queue_timeout_s)
             shared = self._bases[key] = SharedBase(gate=gate, worker=worker)
         return shared
