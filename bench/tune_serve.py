@@ -85,7 +85,7 @@ def switching(args: argparse.Namespace) -> dict:
         for mode, names in modes.items():
             runs[mode].append(run(names))
     set_s = list(base.timings["set_s"])
-    tps = {m: statistics.median(r["tokens_per_s"] for r in rs) for m, rs in runs.items()}
+    tps = {m: round(statistics.median(r["tokens_per_s"] for r in rs), 2) for m, rs in runs.items()}
     return {"adapters": {n: {"bytes": p.stat().st_size} for n, p in paths.items()}, "loads": base.loads,
             "init_ms_p50": round(pct(init_s, 0.5) * 1e3, 2), "init_ms_p90": round(pct(init_s, 0.9) * 1e3, 2),
             "init_samples": len(init_s), "set_ms_p50": round(pct(set_s, 0.5) * 1e3, 3),
@@ -140,6 +140,12 @@ def markdown(r: dict) -> str:
         for c in i["cases"]:
             lines.append(f"| {c['prompt']} | {c['equal_prefix']} / {c['peft_tokens']} | "
                          f"{c['peft_text'][:60]!r} | {c['llama_cpp_text'][:60]!r} |")
+        lines += ["", "The trained adapter (`lingxi tune sft --max-steps 8 --lr 3e-3` on 8 greetings) is strongly "
+                  "overfit, so its next-token distribution is sharp; peft runs float32 on the dequantised weights, "
+                  "llama.cpp the Q4_1 GGUF."]
+    lines += ["", f"Load average {r['load_avg']} at the start, {r['load_avg_end']} at the end (shared machine): "
+              "tokens/s are noisy; the ratios matter more than the values. Interleaving loses the cached prompt "
+              "prefix (the template's system prompt) on every switch."]
     return "\n".join(lines) + "\n"
 
 
