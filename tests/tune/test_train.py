@@ -68,7 +68,7 @@ def test_export_round_trip_peft_equals_llama_cpp(interrupted_then_resumed: dict,
     monkeypatch.setenv("LINGXI_HOME", str(home))
     assert main(["tune", "export", "style", "--json"]) == 0
     assert Path(json.loads(capsys.readouterr().out)["gguf"]).is_file()
-    cases = greedy_both_ways(load_settings(), "style", ["Say hello.", "Tell me about the sea."], n_tokens=40)
+    cases = greedy_both_ways(load_settings(), "style", ["Tell me about the sea."], n_tokens=40)  # not a training prompt
     for c in cases:
         assert c["peft_text"].startswith("Ahoy"), c  # the adapter is on, so equality below is about the adapter
         assert len(c["peft"]) == 40 and c["llama_cpp"] == c["peft"], c
