@@ -68,3 +68,16 @@ def test_coverage_finds_the_uncovered_objective_and_cites_the_rest(capsys, tmp_p
     for key in ("png", "markdown", "html"):
         assert Path(doc["files"][key]).stat().st_size > 500
     assert "缺失 missing" in Path(doc["files"]["markdown"]).read_text(encoding="utf-8")
+
+
+def test_the_heatmap_uses_a_cjk_font_where_the_machine_has_one():
+    import shutil
+    import subprocess
+
+    from lingxi.evals.charts import cjk_font
+
+    fc = shutil.which("fc-list")
+    families = subprocess.run([fc, ":", "family"], capture_output=True, text=True).stdout if fc else ""
+    if "Noto Sans CJK SC" not in families:
+        pytest.skip("no Noto Sans CJK font on this machine (Debian: apt-get install fonts-noto-cjk)")
+    assert cjk_font() == "Noto Sans CJK SC"
