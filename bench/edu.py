@@ -35,7 +35,8 @@ def load_avg() -> str:
 
 
 # -- math -----------------------------------------------------------------------------------
-def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
+def bench_solve(model: str, n: int, methods: list[str], out: dict[str, Any] | None = None,
+                save: Any = None) -> dict[str, Any]:
     from lingxi.agents import Sandbox, SandboxLimits
     from lingxi.apps.edu.solve import same, solve
     from lingxi.models.funnel import open_chat
@@ -43,10 +44,13 @@ def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
     rows = json.loads((DATA / "math23k" / "validset.json").read_text(encoding="utf-8"))
     sample = random.Random(0).sample(rows, n)
     chat, box = open_chat(model), Sandbox(SandboxLimits(timeout_s=5, memory_mb=512))
-    out: dict[str, Any] = {"n": n, "load_before": load_avg()}
+    out = out if out is not None else {}
+    out.update(n=n, load_before=load_avg())
     for method in methods:
         right, t0, failed = 0, time.perf_counter(), 0
-        for r in sample:
+        for i, r in enumerate(sample):
+            if i and i % 20 == 0:
+                print(f"solve {model} {method}: {i}/{n} after {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
             try:
                 s = solve(r["original_text"], chat, method=method, sandbox=box, retries=0)
             except Exception:  # noqa: BLE001 - a failing item counts as wrong
@@ -56,6 +60,9 @@ def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
         spent = time.perf_counter() - t0
         out[method] = {"accuracy": round(right / n, 4), "s_per_item": round(spent / n, 2), "errors": failed}
         print(f"solve {model} {method}: {right}/{n} in {spent:.0f}s", file=sys.stderr)
+        out["load_after"] = load_avg()
+        if save is not None:
+            save()  # after each method: a run stopped later keeps what it measured
     out["load_after"] = load_avg()
     return out
 
@@ -130,11 +137,12 @@ def bench_plans(course: Any, topics: list[str], model: str) -> dict[str, Any]:
     valid = add_up = model_made = 0
     factual = supported = 0
     t0 = time.perf_counter()
-    for topic in topics:
-        raw = P._ask(chat, course, topic, "初二学生", 45, P.SCHEMA)
-        valid += raw is not None
-        add_up += bool(raw) and sum(int(s.get("minutes") or 0) for s in raw["timeline"]) == 45
+    for i, topic in enumerate(topics):
         p = P.make_plan(course, topic, "初二学生", 45, model=chat)
+        valid += p["generation"]["schema_valid"]
+        add_up += p["generation"]["minutes_added_up"]
+        print(f"plan {i + 1}/{len(topics)}: {p['origin']}, {p['verification']['supported']}/{p['verification']['factual']} verified",
+              file=sys.stderr, flush=True)
         model_made += p["origin"] == "model"
         factual += p["verification"]["factual"]
         supported += p["verification"]["supported"]
@@ -142,7 +150,7 @@ def bench_plans(course: Any, topics: list[str], model: str) -> dict[str, Any]:
     n = len(topics)
     return {"topics": n, "schema_valid": round(valid / n, 4), "minutes_add_up_before_repair": round(add_up / n, 4),
             "minutes_add_up_after_repair": 1.0, "model_plans": model_made, "factual_sentences": factual,
-            "verified_sentence_rate": round(supported / max(1, factual), 4), "s_per_plan": round((time.perf_counter() - t0) / n / 2, 2),
+            "verified_sentence_rate": round(supported / max(1, factual), 4), "s_per_plan": round((time.perf_counter() - t0) / n, 2),
             "load": load_avg()}  # fmt: skip
 
 
@@ -197,7 +205,8 @@ def main() -> None:
 
     if "solve" in parts:
         for m in (a.solve_models or a.model).split(","):
-            doc.setdefault("solve", {})[m] = bench_solve(m, a.solve_n, a.methods.split(","))
+            part = doc.setdefault("solve", {})[m] = {}
+            bench_solve(m, a.solve_n, a.methods.split(","), part, save)
             save()
     if parts & {"quiz", "coverage", "plan"}:
         with tempfile.TemporaryDirectory() as tmp:
@@ -205,14 +214,14 @@ def main() -> None:
             arts = cmrc_articles(a.articles)
             half = arts[: len(arts) // 2]
             course = make_course("cmrc", half, [t for t, _ in arts], Path(tmp))
-            if "quiz" in parts:
-                doc["quiz"] = bench_quiz(course, a.model, a.quiz_n)
-                save()
-            if "coverage" in parts:
+            if "coverage" in parts:  # cheapest first: a run stopped at a deadline keeps the most parts
                 doc["coverage"] = bench_coverage(course, {t for t, _ in half})
                 save()
             if "plan" in parts:
                 doc["plan"] = bench_plans(course, [t for t, _ in half][: a.plan_n], a.model)
+                save()
+            if "quiz" in parts:
+                doc["quiz"] = bench_quiz(course, a.model, a.quiz_n)
                 save()
     save()
 
