@@ -2,7 +2,8 @@
 over CMRC 2018 passages, and lesson-plan quality.
 
     .venv/bin/python bench/edu.py [--model smollm2] [--solve-n 100] [--quiz-n 50] [--articles 40]
-        [--plan-n 20] [--only solve,quiz,coverage,plan] [--name edu] [--out bench/results]
+        [--plan-n 20] [--only solve,quiz,coverage,coverage_body,plan] [--name edu] [--out bench/results]
+    .venv/bin/python bench/edu.py --merge a.json,b.json      # parts measured by parallel runs, into edu.json/.md
 
 Math23K (../shared/data/math23k, validation): a fixed sample (seed 0); answers compared as numbers
 (fractions, decimals and percentages normalised; tolerance 1e-4). Quizzes: CMRC 2018 trial passages
@@ -155,6 +156,19 @@ def bench_plans(course: Any, topics: list[str], model: str) -> dict[str, Any]:
             "load": load_avg()}  # fmt: skip
 
 
+def merge_plans(x: dict[str, Any], y: dict[str, Any]) -> dict[str, Any]:
+    """Two plan runs over different topics as one: rates weighted by topics (sentences for the verified rate)."""
+    n = x["topics"] + y["topics"]
+    out = {"topics": n, "factual_sentences": x["factual_sentences"] + y["factual_sentences"],
+           "model_plans": x["model_plans"] + y["model_plans"], "minutes_add_up_after_repair": 1.0}
+    for k in ("schema_valid", "minutes_add_up_before_repair", "s_per_plan"):
+        out[k] = round((x[k] * x["topics"] + y[k] * y["topics"]) / n, 4)
+    out["verified_sentence_rate"] = round((x["verified_sentence_rate"] * x["factual_sentences"] + y["verified_sentence_rate"]
+                                           * y["factual_sentences"]) / max(1, out["factual_sentences"]), 4)
+    out["load"] = f"{x['load']} / {y['load']}"
+    return out
+
+
 def markdown(doc: dict[str, Any]) -> str:
     lines = [f"# Education app benchmark ({doc['model']}, {doc['machine']})", "",
              "Timings are noisy: 2 shared cores; the load average is recorded with each part.", ""]
@@ -197,6 +211,9 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=40)
     ap.add_argument("--plan-n", type=int, default=20)
     ap.add_argument("--only", default="solve,quiz,coverage,plan")
+    ap.add_argument("--merge", default="", help="comma-separated NAME.json files of separate runs to merge into this one")
+    ap.add_argument("--merge-plans", action="store_true", help="with --merge: add up plan runs over different topics")
+    ap.add_argument("--plan-offset", type=int, default=0, help="skip this many topics (a second plan run over the next ones)")
     ap.add_argument("--name", default="edu")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     a = ap.parse_args()
@@ -210,6 +227,18 @@ def main() -> None:
         jpath.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
         (out / f"{a.name}.md").write_text(markdown(doc), encoding="utf-8")
 
+    if a.merge:  # parts measured by separate (parallel) runs: solve per model, the other parts whole
+        for f in a.merge.split(","):
+            part = json.loads(Path(f).read_text(encoding="utf-8"))
+            for key, value in part.items():
+                if key == "solve":
+                    doc.setdefault("solve", {}).update(value)
+                elif key == "plan" and "plan" in doc and a.merge_plans:  # two runs over different topics: one table
+                    doc["plan"] = merge_plans(doc["plan"], value)
+                elif key not in ("model", "machine"):
+                    doc[key] = value
+        save()
+        return
     if "solve" in parts:
         for m in (a.solve_models or a.model).split(","):
             part = doc.setdefault("solve", {})[m] = {}
@@ -233,7 +262,7 @@ def main() -> None:
                 doc["coverage"] = bench_coverage(course, {t for t, _ in half})
                 save()
             if "plan" in parts:
-                doc["plan"] = bench_plans(course, [t for t, _ in half][: a.plan_n], a.model)
+                doc["plan"] = bench_plans(course, [t for t, _ in half][a.plan_offset: a.plan_offset + a.plan_n], a.model)
                 save()
             if "quiz" in parts:
                 doc["quiz"] = bench_quiz(course, a.model, a.quiz_n)
