@@ -198,6 +198,9 @@ def markdown(doc: dict[str, Any]) -> str:
         p = doc["plan"]
         lines += [f"## Lesson plans (load {p['load']})", "", "| measure | value |", "| --- | ---: |"]
         lines += [f"| {k} | {v} |" for k, v in p.items() if k != "load"]
+        lines.append("")
+    if doc.get("notes"):  # how the runs were made, and what the numbers mean
+        lines += ["## Notes", "", *(f"- {n}" for n in doc["notes"])]
     return "\n".join(lines) + "\n"
 
 
