@@ -71,3 +71,18 @@ def test_cross_lingual_gate_for_chinese_questions_over_english_passages():
     assert not relevant([en(t.retrieval_cosine_cross - 0.05)], t, "zh", "它是做什么的？")
     assert relevant([en(0.5, "The grep option -i ignores case.")], t, "zh", "grep 的 -i 选项有什么用？")  # every Latin term found
     assert latin_coverage("ssh -L 是什么？", "grep -i ignores case") == 0.0 and latin_coverage("灵犀是什么？", "x") == 0.0
+
+
+def test_topic_mode_covers_a_syllabus_topic_the_claim_mode_calls_empty():
+    passage = "光的直线传播：光在同种均匀介质中沿直线传播。小孔成像、影子的形成都说明了这一点。"
+    assert checks.states_nothing("光的直线传播")
+    claim = Entailment().one("光的直线传播", passage)
+    assert not claim.supported and claim.check == "empty"
+    topic = Entailment(mode="topic").one("光的直线传播", passage)
+    assert topic.supported and topic.check == "topic"
+    absent = Entailment(mode="topic").one("光的色散", passage)
+    assert not absent.supported and absent.check == "empty"
+    sentence = Entailment(mode="topic").one("光在同种均匀介质中沿曲线传播。", passage)  # a full sentence is still a claim
+    assert sentence.check != "topic"
+    with pytest.raises(ValueError):
+        Entailment(mode="topics")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from lingxi.cli.common import JsonOpt, ModelOpt, err, out, print_json
+from lingxi.models.packs import WEAK_AT_CHINESE
 
 KbOpt = Annotated[str, typer.Option("--kb", help="Knowledge base to answer from (see: lingxi kb ls).")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="auto (generate, fall back to extractive), generate or extractive.")]
@@ -25,7 +26,7 @@ MarkOpt = Annotated[bool, typer.Option(
     "--mark-unsupported", help="Keep unsupported sentences, flagged [?], instead of dropping them.")]
 DEMO_QUESTION = "How does lingxi check the citations in an answer?"
 DEMO_QUESTION_ZH = "灵犀如何检查回答中的引用？"
-TINY_MODELS = ("smollm2",)  # the embedded default: measured weak at Chinese (bench/results/default_model.md)
+TINY_MODELS = WEAK_AT_CHINESE  # the embedded default: measured weak at Chinese (bench/results/default_model.md)
 CHINESE_HINT = ("提示：默认的小模型 SmolLM2-135M 写不出像样的中文回答；Qwen2.5-1.5B 可以："
                 "lingxi models pull qwen2.5-1.5b，然后加 --model qwen2.5-1.5b")
 

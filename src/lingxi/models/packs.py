@@ -69,6 +69,10 @@ PACKS = {
     ),
 }
 
+# models measured too weak to write Chinese (bench/results/default_model.md): callers that would have them
+# generate Chinese text extract from the material instead, or hint at a stronger model
+WEAK_AT_CHINESE = ("smollm2",)
+
 BUILTIN = {
     "smollm2": ModelSpec(
         provider="llamacpp",
