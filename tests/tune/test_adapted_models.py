@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lingxi.config import Settings
+from lingxi.config import ModelSpec, Settings
 from lingxi.errors import ConfigError, ModelError
 from lingxi.models import adapted
 from lingxi.models.resolve import parse
@@ -62,9 +62,13 @@ def test_unknown_adapter_and_unadaptable_base_are_refused(lora_settings: Setting
     with pytest.raises(ConfigError) as info:
         parse("smollm2+nope", lora_settings, default_registry())
     assert "no adapter named 'nope'" in info.value.message and "a, b, elsewhere" in info.value.hint
+    remote = lora_settings.model_copy(update={"models": {"remote": ModelSpec(provider="openai", model="m")}})
     with pytest.raises(ModelError) as info2:
-        parse("scripted:hi+a", lora_settings, default_registry())
+        parse("remote+a", remote, default_registry())
     assert "LoRA adapters are applied by llama.cpp" in info2.value.message
+    # a PROVIDER:TARGET name other than llamacpp: keeps its '+': a scripted reply, a remote model's own name
+    assert parse("scripted:2**100 + 17", lora_settings, default_registry()).replies == ["2**100 + 17"]
+    assert parse("openai:base+lora@http://h:1/v1", lora_settings, default_registry()).model == "base+lora"
 
 
 def test_an_adapter_trained_on_another_base_is_refused(lora_settings: Settings) -> None:

@@ -51,7 +51,12 @@ def split(name: str) -> tuple[str, dict[str, float]]:
 
 
 def is_adapted(name: str) -> bool:
-    return SEP in name and not name.startswith(("http://", "https://"))
+    """True for 'BASE+ADAPTER...'; a PROVIDER:TARGET name other than llamacpp: keeps its '+' (a scripted reply,
+    a remote model's own name) since adapters are applied by llama.cpp only."""
+    if SEP not in name or name.startswith(("http://", "https://")):
+        return False
+    provider, sep, _ = name.split(SEP, 1)[0].partition(":")
+    return not (sep and provider.isidentifier() and provider != "llamacpp")
 
 
 def attach(base: ModelSpec, base_name: str, adapters: dict[str, float], settings: Settings) -> ModelSpec:
