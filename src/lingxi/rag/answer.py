@@ -88,7 +88,7 @@ class SentenceVerdict(_Data):
     cosine: float = 0.0  # best embedding similarity to a cited chunk
     note: str = ""  # e.g. "citation [3] points to nothing", "re-attributed to [2]"
     # what the entailment check said of the best passage, and which check decided (lingxi.rag.entail):
-    # empty | number | negation | subject | lexical | nli | judge | extracted | conflict
+    # empty | number | negation | subject | anchor | lexical | nli | judge | extracted | conflict
     entailment: Literal["entailed", "contradicted", "not stated", ""] = ""
     check: str = ""
     score: float = 0.0  # the entailment head's probability (0 when a rule decided)
