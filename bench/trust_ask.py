@@ -56,7 +56,7 @@ class LegacyJudge:
         return out
 
 
-def legacy_relevant(sources, thresholds, lang="en", question=""):  # noqa: ANN001, ANN201, ARG001
+def legacy_relevant(sources, thresholds, lang="en", question="", embedder=None):  # noqa: ANN001, ANN201, ARG001
     t = thresholds
     cos, cov = (t.retrieval_cosine_zh, t.retrieval_coverage_zh) if lang == "zh" else (t.retrieval_cosine, t.retrieval_coverage)
     return any((s.cosine is not None and s.cosine >= cos) or s.coverage >= cov for s in sources)
