@@ -1,0 +1,110 @@
+"""Fold issue 18's measurements into bench/results/trust.json and trust.md (runs nothing itself).
+
+    .venv/bin/python bench/trust_report.py
+
+Reads, when present: trust_verify.json (verifier per negative kind, latency, cross-lingual gate;
+bench/trust_verify.py), trust_ask*.json (`ask` before/after per model; bench/trust_ask.py) and
+agents_trust_*.json (BFCL before/after the decision step, GSM8K with the calculator; bench/agents.py).
+The full tables stay in their own files; trust.md keeps the headline rows and links them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "results"
+
+
+def load(name: str) -> dict | None:
+    path = OUT / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def verifier_rows(v: dict) -> list[str]:
+    lines = ["| set | kind | pairs | main | prev | new | main precision | prev precision | new precision |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for ds in ("all-en", "all-zh", "all-zh-en"):
+        kinds = v["verifier"].get(ds, {})
+        for kind, c in kinds.items():
+            if kind.startswith("_"):
+                continue
+            lines.append(f"| {ds} | {kind} | {c['pairs']} | {c['old_supported']} | {c.get('prev_supported', '')} | {c['new_supported']} | "
+                         f"{c.get('old_precision', '')} | {c.get('prev_precision', '')} | {c.get('new_precision', '')} |")  # fmt: skip
+        if kinds:
+            o, p, n = kinds["_old"], kinds.get("_prev", {}), kinds["_new"]
+            lines.append(f"| {ds} | **all** | | recall {o['recall']} | recall {p.get('recall', '')} | recall {n['recall']} | "
+                         f"{o['precision']} | {p.get('precision', '')} | {n['precision']} |")  # fmt: skip
+    return lines
+
+
+def gate_rows(g: dict) -> list[str]:
+    lines = ["| half | in-KB / out | main | passage cosine ≥ 90 % choice (issue 18's first gate) | passage cosine ≥ 80 % choice (default now) |",
+             "|---|---|---:|---:|---:|"]  # fmt: skip
+    for part in ("calibration", "bench"):
+        p = g[part]
+        lines.append(f"| {part} | {p['in_kb']} / {p['out_of_kb']} | "
+                     + " | ".join(f"{p[f'{k}_answer_rate_in_kb']} / {p[f'{k}_false_answer_rate_out_of_kb']}" for k in ("main", "passage_90", "passage"))
+                     + " |")  # fmt: skip
+    return lines
+
+
+def ask_rows(report: dict) -> list[str]:
+    lines = []
+    for key, s in report["results"].items():
+        ft = s["latency"]["first_token"]["p50"]
+        lines.append(f"| {report['model']} | {key} | {s['in_kb']}+{s['out_of_kb']} | {s['cmrc_f1']} | {s.get('squad_em', '')} | "
+                     f"{s['citation_precision']} ({s['citations_shown']}) | {s['cited_gold_passage']} | {s['abstain_in_kb']} | "
+                     f"{s['abstain_out_of_kb']} | {ft} | {s['seconds']} |")  # fmt: skip
+    return lines
+
+
+def agents_rows(a: dict) -> list[str]:
+    lines = ["| model | BFCL mode | simple | multiple | irrelevance |", "|---|---|---:|---:|---:|"]
+    for mode, cats in a.get("bfcl", {}).items():
+        cells = [f"{cats[c]['accuracy']:.0%} (n={cats[c]['n']})" if c in cats else "" for c in ("simple_python", "multiple", "irrelevance")]
+        lines.append(f"| {a['model']} | {mode} | " + " | ".join(cells) + " |")
+    if a.get("gsm8k"):
+        lines += ["", "| model | GSM8K method | n | accuracy | answers grounded (every number in the question or a tool result) |",
+                  "|---|---|---:|---:|---:|"]  # fmt: skip
+        for m, v in a["gsm8k"].items():
+            lines.append(f"| {a['model']} | {m} | {v['n']} | {v['accuracy']:.0%} | {v.get('answers_grounded', '')} |")
+    return lines
+
+
+def main() -> None:
+    verify, asks = load("trust_verify.json"), [load(p.name) for p in sorted(OUT.glob("trust_ask*.json"))]
+    agents = [load(p.name) for p in sorted(OUT.glob("agents_trust_*.json"))]
+    report = {"verifier": {k: v for k, v in (verify or {}).items() if k not in ("rows",)},
+              "ask": [a for a in asks if a], "agents": [a for a in agents if a]}  # fmt: skip
+    if report["verifier"].get("gate"):
+        report["verifier"]["gate"] = {k: v for k, v in report["verifier"]["gate"].items() if k != "_rows"}
+    (OUT / "trust.json").write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    lines = ["# Trust what is shown (issue 18): verifier, cross-lingual gate, `ask`, agents", "",
+             "Headline rows; the full tables are in [trust_verify.md](trust_verify.md), [trust_ask.md](trust_ask.md) "
+             "(and trust_ask_*.md), [agents_trust_qwen.md](agents_trust_qwen.md) and [defaults.md](defaults.md). "
+             "Shared 2-core machine: load averages are in each file; seconds are noisy.", ""]  # fmt: skip
+    if verify:
+        lines += ["## Verifier: share called supported per kind (lower is better for negative kinds)", "",
+                  "main = before issue 18 (words + cosine); prev = the entailment verifier before the anchor rule; new = now. "
+                  f"{verify['pairs']} generated pairs (benchmark half), load average {verify['load_start'][0]:.1f}.", ""]  # fmt: skip
+        lines += verifier_rows(verify)
+        lat = verify["latency"]
+        lines += ["", f"Latency per sentence (rules + head, vectors at hand): p50 {lat['default_path_ms_p50']} ms, p95 {lat['default_path_ms_p95']} ms.", "",
+                  "## Cross-lingual gate (Chinese questions, English passages): answered in-KB / false answers out-of-KB", ""]  # fmt: skip
+        lines += gate_rows(verify["gate"])
+    if report["ask"]:
+        lines += ["", "## `lingxi ask` before/after", "",
+                  "before = main's support rule and same-language gate (mode auto); after = now (mode auto); after-extractive = now, "
+                  "mode extractive. F1 = CMRC scorer (character level), EM = SQuAD EM for English sets.", "",
+                  "| model | set / verifier | q (in+out) | F1 | EM (en) | citation precision (shown) | cites gold passage | abstain in-KB | abstain out-of-KB | first token p50 s | s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for a in report["ask"]:
+            lines += ask_rows(a)
+    for a in report["agents"]:
+        lines += ["", f"## Agents ({a['model']})", ""] + agents_rows(a)
+    (OUT / "trust.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
