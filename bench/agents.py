@@ -234,7 +234,7 @@ def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None,
         out[method] = {"n": len(sample), "accuracy": round(sum(hits[method]) / max(1, len(sample)), 3),
                        "s_per_item": round((time.perf_counter() - started) / max(1, len(sample)), 2)}
         if method.startswith("agent-calc"):  # every number of the answer in the question or a tool observation
-            g = grounded.get(method.split()[-1].strip("()"), [])
+            g = grounded.get(method.split("=")[-1].rstrip(")"), [])  # "agent-calc (finish=auto)" -> "auto"
             out[method]["answers_grounded"] = round(sum(g) / max(1, len(g)), 3)
         if save:
             save(out)
