@@ -96,3 +96,15 @@ def test_scripted_models_skip_the_decision_by_default(decide, calls) -> None:
     fake = ScriptedChat([act("calculator", expression="6*7"), act("final_answer", answer="42")])
     r = Agent(fake, [calculator], mode="react-json", decide=decide).run("6 times 7?")
     assert r.answer == "42" and len(fake.calls) == calls
+
+
+def test_the_decision_step_default_follows_the_measurement() -> None:
+    """On for local models (Qwen: BFCL irrelevance 0 -> 80 % at equal simple/multiple), off for SmolLM2 (no change)."""
+    from lingxi.models.funnel import open_chat
+
+    tiny = open_chat(None)  # the embedded default; construction loads nothing
+    assert tiny.provider == "llamacpp" and not Agent(tiny, [calculator]).deciding()
+    local = ScriptedChat(["x"], name="qwen2.5-1.5b")
+    local.provider = "llamacpp"  # a local model by provider, as the funnel reports it
+    assert Agent(local, [calculator]).deciding() and not Agent(local, []).deciding()
+    assert not Agent(local, [calculator], decide=False).deciding()
