@@ -59,13 +59,14 @@ def ask_rows(report: dict) -> list[str]:
 
 
 def agents_rows(a: dict) -> list[str]:
-    lines = ["| model | BFCL mode | simple | multiple | irrelevance |", "|---|---|---:|---:|---:|"]
+    lines = ["| model | BFCL mode | simple | multiple | irrelevance |", "|---|---|---:|---:|---:|"] if a.get("bfcl") else []
     for mode, cats in a.get("bfcl", {}).items():
         cells = [f"{cats[c]['accuracy']:.0%} (n={cats[c]['n']})" if c in cats else "" for c in ("simple_python", "multiple", "irrelevance")]
         lines.append(f"| {a['model']} | {mode} | " + " | ".join(cells) + " |")
     if a.get("gsm8k"):
-        lines += ["", "| model | GSM8K method | n | accuracy | answers grounded (every number in the question or a tool result) |",
+        lines += ["| model | GSM8K method | n | accuracy | answers grounded (every number in the question or a tool result) |",
                   "|---|---|---:|---:|---:|"]  # fmt: skip
+        lines = lines if not a.get("bfcl") else lines[:-2] + ["", *lines[-2:]]
         for m, v in a["gsm8k"].items():
             lines.append(f"| {a['model']} | {m} | {v['n']} | {v['accuracy']:.0%} | {v.get('answers_grounded', '')} |")
     return lines
@@ -89,6 +90,12 @@ NOTES = """## Reading (issue 18, second pass)
 * **`ask --mode` default.** With SmolLM2, extractive and auto give the same F1 within noise on four sets,
   extractive has the better citation precision on two of three and takes a tenth of the time: no `--mode`
   now means extractive for smollm2 and auto for other models (defaults.md).
+* **Agents.** The yes/no decision step let every BFCL irrelevance request through with Qwen2.5-1.5B (0 %);
+  the purpose-then-pick step (`lingxi.agents.grounding.tool_fits`) refuses 80 % of them at the same simple
+  (90 %) and multiple (80 %), n = 10 each; SmolLM2 is unchanged (70 / 40 / 50 %). It is now on by default
+  for local models except smollm2. GSM8K with the calculator (Qwen, n = 8): accuracy 12.5 % with either
+  finish rule, every final number grounded in the question or a tool result (the 123456789 × 987654321
+  reproduction is tests/agents/test_grounding.py).
 * covid_qa: out-of-KB questions (other COVID papers) are never refused (abstain out-of-KB 0.0): same-domain
   documents pass the English gate; the verifier then decides what is shown.
 """
