@@ -52,7 +52,7 @@ def ask_rows(report: dict) -> list[str]:
     lines = []
     for key, s in report["results"].items():
         ft = s["latency"]["first_token"]["p50"]
-        lines.append(f"| {report['model']} | {key} | {s['in_kb']}+{s['out_of_kb']} | {s['cmrc_f1']} | {s.get('squad_em', '')} | "
+        lines.append(f"| {report['model']} ({report.get('name', 'trust_ask')}) | {key} | {s['in_kb']}+{s['out_of_kb']} | {s['cmrc_f1']} | {s.get('squad_em', '')} | "
                      f"{s['citation_precision']} ({s['citations_shown']}) | {s['cited_gold_passage']} | {s['abstain_in_kb']} | "
                      f"{s['abstain_out_of_kb']} | {ft} | {s['seconds']} |")  # fmt: skip
     return lines
@@ -132,7 +132,7 @@ def main() -> None:
         lines += ["", "## `lingxi ask` before/after", "",
                   "before = main's support rule and same-language gate (mode auto); after = now (mode auto); after-extractive = now, "
                   "mode extractive. F1 = CMRC scorer (character level), EM = SQuAD EM for English sets.", "",
-                  "| model | set / verifier | q (in+out) | F1 | EM (en) | citation precision (shown) | cites gold passage | abstain in-KB | abstain out-of-KB | first token p50 s | s |",
+                  "| model (file) | set / verifier | q (in+out) | F1 | EM (en) | citation precision (shown) | cites gold passage | abstain in-KB | abstain out-of-KB | first token p50 s | s |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for a in report["ask"]:
             lines += ask_rows(a)
