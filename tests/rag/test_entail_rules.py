@@ -86,3 +86,28 @@ def test_topic_mode_covers_a_syllabus_topic_the_claim_mode_calls_empty():
     assert sentence.check != "topic"
     with pytest.raises(ValueError):
         Entailment(mode="topics")
+
+
+TOWER = ("The Eiffel Tower was designed by the engineering firm of Gustave Eiffel. It was completed in 1889 for the "
+         "World's Fair. Paris also hosts the Louvre, which holds the Mona Lisa painted by Leonardo da Vinci.")
+
+
+def test_an_answer_taken_from_the_wrong_place_of_the_passage_is_refused():
+    q = "Who designed the Eiffel Tower?"
+    wrong = "The Eiffel Tower was designed by Leonardo da Vinci."  # every word is in the passage, the claim is not
+    right = "The Eiffel Tower was designed by the firm of Gustave Eiffel."
+    assert checks.anchor_missing(wrong, TOWER, q)
+    assert checks.veto(wrong, checks.align(wrong, TOWER, q), q, TOWER) == "anchor"
+    assert not checks.anchor_missing(right, TOWER, q)
+    assert checks.veto(right, checks.align(right, TOWER, q), q, TOWER) is None
+    assert not checks.anchor_missing("The tower was completed in 1889.", TOWER, "When was the Eiffel Tower completed?")
+    assert not checks.anchor_missing(wrong, TOWER, "")  # no question: nothing to anchor to
+    j = Entailment().one(wrong, TOWER, q)
+    assert not j.supported and j.check == "anchor" and j.verdict == "not stated"
+
+
+def test_anchor_in_chinese():
+    p = "员工每年享有25天带薪年假。公司总部位于杭州，成立于2010年。"
+    q = "员工每年有多少天年假？"
+    assert checks.anchor_missing("员工每年的年假在杭州。", p, q)
+    assert not checks.anchor_missing("员工每年有25天年假。", p, q)

@@ -7,8 +7,9 @@
 Order of checks (the first that decides is recorded in ``check``):
 
 1. ``empty``    — the sentence states nothing (`checks.states_nothing`): never supported;
-2. ``number`` / ``negation`` / ``subject`` — rule vetoes on the aligned window (`checks.veto`):
-   a changed number or unit, a flipped polarity, a name the window does not have;
+2. ``number`` / ``negation`` / ``subject`` / ``anchor`` — rule vetoes on the aligned window (`checks.veto`):
+   a changed number or unit, a flipped polarity, a name the window does not have, an answer taken
+   from a part of the passage about something else than the question;
 3. ``lexical``  — across languages, a number or Latin-script word of the sentence missing from the
    passage (`verify.cross_lingual_facts`) refuses the pair; within a language, the calibrated words + cosine rule (`Thresholds.support_lexical`
    of the sentence's new terms stated in one passage sentence, and the e5 cosine of sentence and
@@ -63,7 +64,7 @@ class Judgement:
     supported: bool
     verdict: Verdict
     score: float  # the head's probability of entailment (0 when a rule decided; in topic mode the words' share)
-    check: str  # empty | number | negation | subject | lexical | nli | judge | topic
+    check: str  # empty | number | negation | subject | anchor | lexical | nli | judge | topic
     window: str = ""  # the passage sentences the claim was compared with
     lexical: float = 0.0
     cross: bool = False  # sentence and passage in different languages

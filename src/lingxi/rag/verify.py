@@ -264,6 +264,7 @@ def _verdict(claim: Claim, scores: list[_Score], by_n: dict[int, Source]) -> Sen
 
 WHY = {"empty": "the sentence states nothing", "number": "a number or its unit differs from the passage",
        "negation": "the passage states the opposite (negation)", "subject": "a name in it is not in the passage",
+       "anchor": "the passage says it of something else than the question asks about",
        "lexical": "the passage does not state it in one place", "nli": "the passage does not entail it",
        "judge": "the judge model found it not stated"}  # fmt: skip
 
