@@ -183,6 +183,9 @@ def demo_command(
     from lingxi.knowledge.kb import KnowledgeBase
 
     question = question or demo_question()
+    # the demo shows the whole pipeline (a generated draft checked sentence by sentence, extraction as the
+    # fallback); `lingxi ask` without --mode takes the measured best per model (extractive on smollm2)
+    mode = mode or "auto"
     folder = docs or sample_docs()
     started = time.perf_counter()
     base = KnowledgeBase.create(kb, exist_ok=True)
