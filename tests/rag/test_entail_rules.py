@@ -111,3 +111,23 @@ def test_anchor_in_chinese():
     q = "员工每年有多少天年假？"
     assert checks.anchor_missing("员工每年的年假在杭州。", p, q)
     assert not checks.anchor_missing("员工每年有25天年假。", p, q)
+
+
+def test_a_short_answer_in_place_is_supported_and_a_fragment_elsewhere_is_not():
+    """Qwen answers 「1889年」 or "Gustave Eiffel [1]": the question's answer, verbatim where the question is
+    about; a bare digit, a filler, a restated question and a span from another part of the passage stay empty."""
+    e = Entailment()
+    zh = "埃菲尔铁塔于1889年建成，用于世界博览会。卢浮宫收藏蒙娜丽莎。"
+    for answer, passage, question in [("1889 [1].", TOWER, "When was the Eiffel Tower completed?"),
+                                      ("Gustave Eiffel [1]", TOWER, "Who designed the Eiffel Tower?"),
+                                      ("1889年", zh, "埃菲尔铁塔是哪一年建成的？")]:
+        j = e.one(answer, passage, question)
+        assert j.supported and j.check == "span", answer
+    for answer, passage, question in [("Leonardo da Vinci [1]", TOWER, "Who designed the Eiffel Tower?"),
+                                      ("蒙娜丽莎", zh, "埃菲尔铁塔是哪一年建成的？"),
+                                      ("The answer is 0 [3].", "There were 0 errors in 2020.", "How many vacation days?"),
+                                      ("1 [3].", "1. Use grep -i to ignore case.", "What does grep -i do?"),
+                                      ("The grep option [1]", "The grep option -i ignores case.", "What does the grep option -i do?"),
+                                      ("1889", TOWER, "")]:
+        j = e.one(answer, passage, question)
+        assert not j.supported and j.check == "empty", answer

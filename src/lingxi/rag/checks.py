@@ -319,6 +319,33 @@ def anchor_missing(sentence: str, passage: str, question: str = "", gap: float |
     return (best - at_answer) / len(asked) >= gap
 
 
+def short_answer_in_place(sentence: str, passage: str, question: str) -> bool:
+    """A short answer to the question (「1889年」, "Gustave Eiffel [2]") that states nothing alone but
+    is stated as the question's answer: it is a verbatim span of the passage, says something the question
+    does not (new terms, not a lone digit, no dangling "is"/「是」), and the passage sentence holding it
+    shares some of the question's terms, less than ANCHOR_GAP below the passage's best sentence for them."""
+    if not question:
+        return False
+    text = re.sub(r"[\[【]\s*\d+\s*[\]】]", " ", sentence)
+    text = _ZH_FILL.sub("", _EN_FILL.sub("", text.strip())).strip(" .。!！?？,，;；:：")
+    core = re.sub(r"[\W_]+", "", text)
+    if len(core) < 2 or _EN_TAIL_AUX.search(text) or _ZH_TAIL.search(text):
+        return False
+    if len(re.findall(r"[A-Za-z][\w'-]*", text)) > 6 or len(re.findall(r"[\u3400-\u9fff]", text)) > 12:
+        return False
+    asked, said = set(terms(question)), set(terms(text))
+    if not asked or not said - asked:
+        return False
+    flat = re.sub(r"\s+", " ", passage).lower()
+    if text.lower() not in flat:
+        return False
+    shares = [len(asked & set(terms(w))) / len(asked) for w in windows(passage, 1)]
+    holding = [sh for w, sh in zip(windows(passage, 1), shares, strict=True)
+               if text.lower() in re.sub(r"\s+", " ", w).lower()]
+    at_answer = max(holding, default=0.0)
+    return at_answer > 0 and max(shares) - at_answer < ANCHOR_GAP
+
+
 def veto(sentence: str, window: str, question: str = "", passage: str = "") -> str | None:
     """The first rule that refuses `sentence` as stated by `window` ('empty', 'negation', 'number',
     'subject', 'anchor'), or None when the rules let it through to the learned check."""

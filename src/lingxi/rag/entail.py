@@ -6,7 +6,9 @@
 
 Order of checks (the first that decides is recorded in ``check``):
 
-1. ``empty``    — the sentence states nothing (`checks.states_nothing`): never supported;
+1. ``empty``    — the sentence states nothing (`checks.states_nothing`): not supported, unless
+   ``span``: it is a short answer to the question found verbatim in the passage sentence that the
+   question is about (`checks.short_answer_in_place`: 「1889年」, "Gustave Eiffel");
 2. ``number`` / ``negation`` / ``subject`` / ``anchor`` — rule vetoes on the aligned window (`checks.veto`):
    a changed number or unit, a flipped polarity, a name the window does not have, an answer taken
    from a part of the passage about something else than the question;
@@ -64,7 +66,7 @@ class Judgement:
     supported: bool
     verdict: Verdict
     score: float  # the head's probability of entailment (0 when a rule decided; in topic mode the words' share)
-    check: str  # empty | number | negation | subject | anchor | lexical | nli | judge | topic
+    check: str  # empty | span | number | negation | subject | anchor | lexical | nli | judge | topic
     window: str = ""  # the passage sentences the claim was compared with
     lexical: float = 0.0
     cross: bool = False  # sentence and passage in different languages
@@ -146,6 +148,8 @@ class Entailment:
             ok = share >= self.words.support_lexical
             return Judgement(ok, "entailed" if ok else "not stated", round(share, 4), "topic" if ok else "empty",
                              window, share), None
+        if rule == "empty" and checks.short_answer_in_place(sentence, passage, question):
+            return Judgement(True, "entailed", 1.0, "span", window, 1.0), None  # the question's answer, in place
         if rule is not None:
             verdict: Verdict = "contradicted" if rule in ("number", "negation") else "not stated"
             return Judgement(False, verdict, 0.0, rule, window), None
