@@ -38,6 +38,7 @@ import psycopg
 from lingxi import db
 from lingxi.serve.keys import create_key, revoke_key
 from lingxi.testing.live import free_port
+from lingxi.testing.workers import ray_worker_pids
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "cmrc2018"
@@ -180,19 +181,6 @@ def corpus(root: Path, files: int) -> Path:
     return root
 
 
-def _embed_worker_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmdline.startswith(b"ray::") and b"Embed" in cmdline:
-                pids.append(int(entry.name))
-    return pids
-
-
 def _ids(kb) -> list[str]:
     return kb.store.table.to_arrow().column("id").to_pylist()
 
@@ -253,7 +241,7 @@ def ingest(files: int, embedding: str, tmp: Path) -> dict:
         killed: list[int] = []
         while thread.is_alive() and not killed:
             if seen:  # the first files are written: embedding is under way
-                pids = _embed_worker_pids()[:1]
+                pids = ray_worker_pids()[:1]
                 for pid in pids:
                     os.kill(pid, 9)
                 killed += pids

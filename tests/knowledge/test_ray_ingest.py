@@ -29,6 +29,7 @@ from lingxi.knowledge import KnowledgeBase  # noqa: E402
 from lingxi.knowledge.distributed import ingest_ray, parse_engine  # noqa: E402
 from lingxi.serve import create_app, serve_settings  # noqa: E402
 from lingxi.testing.live import LiveServer  # noqa: E402
+from lingxi.testing.workers import ray_worker_pids  # noqa: E402
 
 
 class HashEmbedder:
@@ -150,19 +151,6 @@ def test_a_second_writer_is_refused_with_a_sentence(tmp_path):
         pass
 
 
-def _embed_worker_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmdline.startswith(b"ray::") and b"Embed" in cmdline:
-                pids.append(int(entry.name))
-    return pids
-
-
 def test_a_worker_killed_mid_ingest_leaves_no_duplicate_and_no_missing_chunk(cluster, endpoint, tmp_path):
     url, model = endpoint
     spec = f"openai:hash@{url}"
@@ -179,7 +167,7 @@ def test_a_worker_killed_mid_ingest_leaves_no_duplicate_and_no_missing_chunk(clu
     deadline = time.monotonic() + 120
     while worker.is_alive() and time.monotonic() < deadline and not killed:
         if model.requests - start >= 5:  # embedding is under way
-            for pid in _embed_worker_pids():
+            for pid in ray_worker_pids():
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
         time.sleep(0.02)
