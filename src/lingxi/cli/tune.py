@@ -172,3 +172,8 @@ def export_command(name: str, as_json: JsonOpt = False) -> None:
         print_json({"name": name, "gguf": str(path), "bytes": path.stat().st_size})
         return
     out.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); llama.cpp: --lora {path}")
+
+
+from lingxi.cli.tune_data import data_app  # noqa: E402 - `lingxi tune data ...`, in its own module
+
+app.add_typer(data_app, name="data")
