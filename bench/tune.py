@@ -1,20 +1,22 @@
 """Fine-tuning SmolLM2-135M for lingxi's own grounded answering, measured: SFT then DPO, base vs adapter.
 
-    python bench/tune.py            # ~300 SFT examples, 48 held-out questions (about 40 min on 2 busy cores)
+    python bench/tune.py            # 96 SFT examples, 36 held-out questions (about 40 min on 2 busy cores)
     python bench/tune.py --quick    # a smoke run: 16 examples, 8 questions
 
 Task: lingxi's RAG prompt (`lingxi.rag.prompt.build_messages`, the same system text, numbered and
 fenced passages, focused sentences, the question), answered with a short answer and the [n] marker
 of the passage that holds it; when no passage holds the answer, "I don't know." / "我不知道。" as the
 system prompt asks. Data: CMRC 2018 trial (zh) and XQuAD (en), split by *article*: questions
-evaluated come from articles the adapter never saw. Each question gets its passage and one other
-passage of the same data set, in a seeded random order; one question in six is asked with two
-other passages only (the answer is not there: abstention is the right answer).
+evaluated come from articles the adapter never saw. Each question gets the chunk holding its answer
+(the answer's sentence and the next, as a knowledge base would hold it; at most 110 Chinese / 420
+English characters, since SmolLM2's tokenizer spends about two tokens per Chinese character) and one
+chunk of another paragraph, in a seeded random order; one question in six is asked with two other
+chunks only (the answer is not there: abstention is the right answer).
 
 SFT and DPO run through the CLI (`lingxi tune sft|dpo`), in a home of their own. DPO pairs come
 from the same training questions: chosen = the gold answer with the right marker (verified), rejected
 = an unsupported one (the gold answer citing the wrong passage, or another question's answer).
-Generation for the evaluation uses transformers + peft on the same dequantised base (greedy, 48
+Generation for the evaluation uses transformers + peft on the same dequantised base (greedy, 32
 new tokens), so base and adapters are compared on identical weights.
 
 Metrics on the answerable held-out questions: EM / F1 (CMRC scorer for zh, SQuAD for en; markers
@@ -43,7 +45,8 @@ DATA = ROOT / ".." / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 FILES = {"zh": "cmrc2018/cmrc2018_trial.json", "en": "xquad/xquad.en.json"}
 DONT = {"zh": "我不知道。", "en": "I don't know."}
-MAX_NEW = 48
+MAX_NEW = 32
+LIMIT = {"zh": 110, "en": 420}  # characters per chunk: SmolLM2's tokenizer spends ~2 tokens per Chinese character
 
 
 def load_items(lang: str) -> list[dict[str, Any]]:
@@ -57,9 +60,22 @@ def load_items(lang: str) -> list[dict[str, Any]]:
             for qa in para["qas"]:
                 answers = [x["text"] for x in qa["answers"] if x["text"].strip()]
                 if answers and len(answers[0]) <= 40:
-                    out.append({"id": qa["id"], "lang": lang, "article": a, "para": f"{lang}{a}.{p}",
-                                "question": qa["question"], "answers": answers, "context": para["context"]})
+                    chunk = window(para["context"], qa["answers"][0]["answer_start"])
+                    if qa["answers"][0]["text"] in chunk and len(chunk) <= LIMIT[lang]:
+                        out.append({"id": qa["id"], "lang": lang, "article": a, "para": f"{lang}{a}.{p}",
+                                    "question": qa["question"], "answers": answers, "context": chunk,
+                                    "other": window(para["context"], 0)})
     return out
+
+
+def window(text: str, at: int, size: int = 2) -> str:
+    """A chunk as a knowledge base would hold it: the sentence at character `at` and the next one."""
+    from lingxi.knowledge.text import sentence_spans
+
+    spans = list(sentence_spans(text)) or [(0, len(text))]
+    i = next((k for k, (a, b) in enumerate(spans) if a <= at < b), 0)
+    a, b = spans[i][0], spans[min(i + size, len(spans)) - 1][1]
+    return text[a:b].strip()
 
 
 def split_items(items: list[dict[str, Any]], n_train: int, n_eval: int, seed: int = 0) -> tuple[list, list]:
@@ -91,10 +107,11 @@ def example(item: dict[str, Any], pool: list[dict[str, Any]], rng: random.Random
     from lingxi.rag.answer import Source
     from lingxi.rag.prompt import build_messages
 
-    others = [p for p in pool if p["lang"] == item["lang"] and p["para"] != item["para"]]
+    others = [p for p in pool if p["lang"] == item["lang"] and p["para"] != item["para"]
+              and len(p["other"]) <= LIMIT[p["lang"]]]
     picked: list[str] = []
     while len(picked) < 2:
-        c = rng.choice(others)["context"]
+        c = rng.choice(others)["other"]
         if c not in picked:
             picked.append(c)
     texts = ([item["context"], picked[0]] if answerable else picked)
@@ -105,8 +122,14 @@ def example(item: dict[str, Any], pool: list[dict[str, Any]], rng: random.Random
     if gold is None:
         target = DONT[item["lang"]]
     else:
-        target = f"{item['answers'][0]}[{gold}]。" if item["lang"] == "zh" else f"{item['answers'][0]} [{gold}]."
+        target = cite(item["answers"][0], gold, item["lang"])
     return {"item": item, "messages": msgs, "sources": sources, "gold": gold, "target": target}
+
+
+def cite(answer: str, n: int, lang: str) -> str:
+    """A short answer ending with its marker: "1990年[2]。", "in 1990 [2]"."""
+    answer = answer.strip().rstrip("。.；;，,")
+    return f"{answer}[{n}]。" if lang == "zh" else f"{answer} [{n}]."
 
 
 def build(items: list[dict[str, Any]], pool: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
@@ -123,10 +146,10 @@ def dpo_pairs(examples: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]
         lang, ans = e["item"]["lang"], e["item"]["answers"][0]
         wrong = 2 if e["gold"] == 1 else 1
         if k % 2 == 0:
-            bad = f"{ans}[{wrong}]。" if lang == "zh" else f"{ans} [{wrong}]."
+            bad = cite(ans, wrong, lang)
         else:
             other = rng.choice([x for x in answerable if x["item"]["lang"] == lang and x is not e])["item"]["answers"][0]
-            bad = f"{other}[{e['gold']}]。" if lang == "zh" else f"{other} [{e['gold']}]."
+            bad = cite(other, e["gold"], lang)
         pairs.append({"prompt": e["messages"], "chosen": e["target"], "rejected": bad})
     return pairs
 
@@ -148,10 +171,21 @@ def cli(home: Path, *args: str) -> dict[str, Any]:
 
 
 def train(home: Path, method: str, data: Path, name: str, *opts: str) -> dict[str, Any]:
+    """`lingxi tune METHOD` (an adapter already trained on the same data and options is reused)."""
+    import hashlib
     import shutil
 
-    shutil.rmtree(home / "adapters" / name, ignore_errors=True)
-    return cli(home, "tune", method, "--model", "smollm2", "--data", str(data), "--out", name, *opts)
+    folder = home / "adapters" / name
+    key = hashlib.sha256(data.read_bytes() + repr(opts).encode()).hexdigest()
+    done = folder / "bench-key"
+    if done.is_file() and json.loads(done.read_text())["key"] == key and (folder / "manifest.json").is_file():
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("status") == "trained":
+            return {**manifest, "wall_s": json.loads(done.read_text())["wall_s"], "reused": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    manifest = cli(home, "tune", method, "--model", "smollm2", "--data", str(data), "--out", name, *opts)
+    done.write_text(json.dumps({"key": key, "wall_s": manifest["wall_s"]}))
+    return manifest
 
 
 def answer_all(model: Any, tok: Any, examples: list[dict[str, Any]]) -> tuple[list[str], float]:
@@ -272,9 +306,9 @@ def _train_row(manifest: dict[str, Any], n_train: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run (16 examples, 8 questions, few steps)")
-    ap.add_argument("--train", type=int, default=300)
-    ap.add_argument("--eval", type=int, default=48)
-    ap.add_argument("--dpo-steps", type=int, default=12)
+    ap.add_argument("--train", type=int, default=96)
+    ap.add_argument("--eval", type=int, default=36)
+    ap.add_argument("--dpo-steps", type=int, default=6)
     ap.add_argument("--home", default=os.environ.get("LINGXI_BENCH_HOME", str(Path.home() / ".lingxi-bench-tune")))
     a = ap.parse_args()
     n_train, n_eval, dpo_steps = (16, 8, 2) if a.quick else (a.train, a.eval, a.dpo_steps)
@@ -295,9 +329,9 @@ def main() -> None:
     write_jsonl(pairs, work / "dpo.jsonl")
     tag = "quick" if a.quick else "full"
     sft = train(home, "sft", work / "sft.jsonl", f"rag-sft-{tag}", "--epochs", "1", "--lr", "5e-4",
-                "--max-length", "768", "--validation", "0.05", *(["--max-steps", "4"] if a.quick else []))
+                "--max-length", "704", "--validation", "0.05", *(["--max-steps", "4"] if a.quick else []))
     dpo = train(home, "dpo", work / "dpo.jsonl", f"rag-dpo-{tag}", "--max-steps", str(dpo_steps), "--lr", "5e-4",
-                "--max-length", "768", "--validation", "0.05")
+                "--max-length", "704", "--validation", "0.05")
     adapters = {"sft": home / "adapters" / f"rag-sft-{tag}" / "adapter",
                 "dpo": home / "adapters" / f"rag-dpo-{tag}" / "adapter"}
     ev = evaluate(home, held, adapters)
