@@ -188,6 +188,22 @@ def train(home: Path, method: str, data: Path, name: str, *opts: str) -> dict[st
     return manifest
 
 
+def from_checkpoint(folder: Path) -> tuple[dict[str, Any], Path]:
+    """The manifest (metrics of the steps done) and adapter of the last checkpoint of an interrupted run."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    ckpt = max(folder.glob("checkpoints/checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    state = json.loads((ckpt / "trainer_state.json").read_text())
+    steps = int(state["global_step"])
+    losses = [[h["step"], h["loss"]] for h in state["log_history"] if "loss" in h]
+    seconds = manifest.get("metrics", {}).get("seconds")
+    batch = manifest["hyper"]["batch_size"]
+    manifest["metrics"] = {"steps": steps, "seconds": seconds, "losses": losses,
+                           "train_loss": losses[-1][1] if losses else None,
+                           "examples_per_s": round(steps * batch / seconds, 3) if seconds else None,
+                           "interrupted_at": f"step {steps} of {manifest['steps_planned']}"}
+    return {**manifest, "wall_s": None}, ckpt
+
+
 def answer_all(model: Any, tok: Any, examples: list[dict[str, Any]]) -> tuple[list[str], float]:
     import torch
 
@@ -275,7 +291,9 @@ def markdown(r: dict[str, Any]) -> str:
             "abstention_rate_unanswerable", "seconds_per_answer"]
     head = ["model", "EM", "F1", "citation precision", "cited", "fallback", "verified sentences",
             "abstains (no answer)", "s / answer"]
-    lines = [f"# Tuning SmolLM2-135M for grounded answering ({'quick' if cfg['quick'] else 'full'} run)", "",
+    size = "quick run" if cfg["quick"] else f"--train {cfg.get('asked_train')} --eval {cfg.get('asked_eval')} " \
+        f"--dpo-steps {cfg['dpo_steps']}"
+    lines = [f"# Tuning SmolLM2-135M for grounded answering (`python bench/tune.py {size}`)", "",
              f"{cfg['train_examples']} SFT examples ({cfg['train_unanswerable']} without the answer), "
              f"{cfg['dpo_pairs']} DPO pairs, {cfg['eval_answerable']} + {cfg['eval_unanswerable']} held-out "
              f"questions (CMRC 2018 trial zh + XQuAD en, articles never trained on). Percentages; "
@@ -286,6 +304,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines += ["", "| training | steps | examples | seconds | examples/s | s / epoch | final loss | validation loss |",
               "|---|---|---|---|---|---|---|---|"]
     for name, t in (("sft (LoRA r=8, all linear)", sft), ("dpo (LoRA r=8, ref = base)", dpo)):
+        if t.get("interrupted_at"):
+            name += f", stopped at {t['interrupted_at']}"
         lines.append(f"| {name} | {t['steps']} | {t['examples']} | {t['seconds']} | {t['examples_per_s']} | "
                      f"{t['seconds_per_epoch']} | {t['train_loss']} | {t['validation_loss']} |")
     lines += ["", r["verdict"], ""]
@@ -300,7 +320,7 @@ def _train_row(manifest: dict[str, Any], n_train: int) -> dict[str, Any]:
             "seconds_per_epoch": round(m["seconds"] * n_train / max(seen, 1), 1),
             "train_loss": round(m["train_loss"], 4) if m.get("train_loss") is not None else None,
             "validation_loss": round(m["validation_loss"], 4) if m.get("validation_loss") is not None else None,
-            "cli_wall_s": manifest.get("wall_s")}
+            "cli_wall_s": manifest.get("wall_s"), "interrupted_at": m.get("interrupted_at")}
 
 
 def main() -> None:
@@ -309,8 +329,16 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=96)
     ap.add_argument("--eval", type=int, default=36)
     ap.add_argument("--dpo-steps", type=int, default=6)
+    ap.add_argument("--sft-from-checkpoint", action="store_true",
+                    help="use the last checkpoint of an interrupted SFT run instead of training")
+    ap.add_argument("--render", action="store_true", help="rewrite tune.md from tune.json (no training)")
     ap.add_argument("--home", default=os.environ.get("LINGXI_BENCH_HOME", str(Path.home() / ".lingxi-bench-tune")))
     a = ap.parse_args()
+    if a.render:
+        result = json.loads((RESULTS / "tune.json").read_text("utf-8"))
+        (RESULTS / "tune.md").write_text(markdown(result), "utf-8")
+        print(markdown(result))
+        return
     n_train, n_eval, dpo_steps = (16, 8, 2) if a.quick else (a.train, a.eval, a.dpo_steps)
     try:
         os.nice(10)
@@ -328,11 +356,15 @@ def main() -> None:
     write_jsonl(sft_rows, work / "sft.jsonl")
     write_jsonl(pairs, work / "dpo.jsonl")
     tag = "quick" if a.quick else "full"
-    sft = train(home, "sft", work / "sft.jsonl", f"rag-sft-{tag}", "--epochs", "1", "--lr", "5e-4",
-                "--max-length", "704", "--validation", "0.05", *(["--max-steps", "4"] if a.quick else []))
+    if a.sft_from_checkpoint:  # an SFT run stopped early (Ctrl-C): evaluate its last checkpoint
+        sft, sft_path = from_checkpoint(home / "adapters" / f"rag-sft-{tag}")
+    else:
+        sft = train(home, "sft", work / "sft.jsonl", f"rag-sft-{tag}", "--epochs", "1", "--lr", "5e-4",
+                    "--max-length", "704", "--validation", "0.05", *(["--max-steps", "4"] if a.quick else []))
+        sft_path = home / "adapters" / f"rag-sft-{tag}" / "adapter"
     dpo = train(home, "dpo", work / "dpo.jsonl", f"rag-dpo-{tag}", "--max-steps", str(dpo_steps), "--lr", "5e-4",
                 "--max-length", "704", "--validation", "0.05")
-    adapters = {"sft": home / "adapters" / f"rag-sft-{tag}" / "adapter",
+    adapters = {"sft": sft_path,
                 "dpo": home / "adapters" / f"rag-dpo-{tag}" / "adapter"}
     ev = evaluate(home, held, adapters)
     m = ev["metrics"]
@@ -341,7 +373,7 @@ def main() -> None:
                f"SFT: {m['sft']['verified_sentence_rate']} %. "
                + ("It rose." if (vd or 0) > (vb or 0) else "It did not rise: this few DPO steps do not move it."))
     result = {
-        "config": {"quick": a.quick, "train_examples": len(train_ex),
+        "config": {"quick": a.quick, "asked_train": n_train, "asked_eval": n_eval, "train_examples": len(train_ex),
                    "train_unanswerable": sum(e["gold"] is None for e in train_ex), "dpo_pairs": len(pairs),
                    "dpo_steps": dpo_steps, "eval_answerable": sum(e["gold"] is not None for e in held),
                    "eval_unanswerable": sum(e["gold"] is None for e in held), "max_new_tokens": MAX_NEW,

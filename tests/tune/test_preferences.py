@@ -11,6 +11,7 @@ import pytest
 from conftest import ROWS, lingxi
 
 
+@pytest.mark.timeout(1500)  # alone, the first test of a session dequantises the base (minutes on busy cores)
 @pytest.mark.parametrize("method", ["dpo", "kto"])
 def test_preference_methods_train_through_the_cli(method: str, tune_home: Path) -> None:
     data = tune_home / f"{method}.jsonl"
@@ -22,7 +23,7 @@ def test_preference_methods_train_through_the_cli(method: str, tune_home: Path) 
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
     run = lingxi(tune_home, "tune", method, "--model", "smollm2", "--data", str(data), "--out", f"pref-{method}",
                  "--max-steps", "1", "--validation", "0", "--max-length", "64", "--json")
-    out, err = run.communicate(timeout=600)
+    out, err = run.communicate(timeout=1200)
     assert run.returncode == 0, err[-3000:]
     manifest = json.loads(out)
     assert manifest["method"] == method and manifest["status"] == "trained" and manifest["metrics"]["steps"] == 1

@@ -196,7 +196,7 @@ def _place_name(value: str, label: str) -> bool:
 @dataclass
 class _Group:
     prompt: list[dict[str, str]]
-    good: dict[str, int] = field(default_factory=dict)  # answer -> net rating (corrections weigh 2)
+    good: dict[str, int] = field(default_factory=dict)  # answer -> net rating (sum of its thumbs)
     bad: dict[str, int] = field(default_factory=dict)
     corrections: list[str] = field(default_factory=list)
 
