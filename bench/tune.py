@@ -255,7 +255,8 @@ def score(examples: list[dict[str, Any]], outs: list[str]) -> dict[str, Any]:
     return {"answerable": n_ans, "unanswerable": n_unans, "em": pct(em, n_ans), "f1": pct(f1, n_ans),
             "citation_precision": pct(right, marks), "cited_rate": pct(cited, n_ans),
             "fallback_rate": pct(fallback, n_ans), "verified_sentence_rate": pct(supported, claims_n),
-            "abstention_rate_unanswerable": pct(abstain, n_unans)}
+            "abstention_rate_unanswerable": pct(abstain, n_unans), "sentences": claims_n,
+            "supported_sentences": supported}
 
 
 def evaluate(home: Path, held: list[dict[str, Any]], adapters: dict[str, Path]) -> dict[str, Any]:
@@ -307,8 +308,10 @@ def markdown(r: dict[str, Any]) -> str:
         if t.get("interrupted_at"):
             name += f", stopped at {t['interrupted_at']}"
         lines.append(f"| {name} | {t['steps']} | {t['examples']} | {t['seconds']} | {t['examples_per_s']} | "
-                     f"{t['seconds_per_epoch']} | {t['train_loss']} | {t['validation_loss']} |")
+                     f"{t['seconds_per_epoch']} | {t['train_loss']} | {'-' if t['validation_loss'] is None else t['validation_loss']} |")
     lines += ["", r["verdict"], ""]
+    if r.get("notes"):
+        lines += ["Notes:", "", *[f"- {n}" for n in r["notes"]], ""]
     return "\n".join(lines)
 
 
@@ -369,9 +372,12 @@ def main() -> None:
     ev = evaluate(home, held, adapters)
     m = ev["metrics"]
     vb, vd = m["base"]["verified_sentence_rate"], m["dpo"]["verified_sentence_rate"]
-    verdict = (f"DPO ({dpo_steps} steps of 2 pairs): verified-sentence rate {vb} % (base) -> {vd} % (dpo); "
-               f"SFT: {m['sft']['verified_sentence_rate']} %. "
-               + ("It rose." if (vd or 0) > (vb or 0) else "It did not rise: this few DPO steps do not move it."))
+    moved = m["dpo"]["supported_sentences"] - round((vb or 0) * m["dpo"]["sentences"] / 100)
+    verdict = (f"DPO ({dpo_steps} steps of 2 pairs): verified-sentence rate {vb} % (base, "
+               f"{m['base']['supported_sentences']}/{m['base']['sentences']} sentences) -> {vd} % (dpo, "
+               f"{m['dpo']['supported_sentences']}/{m['dpo']['sentences']}); SFT: {m['sft']['verified_sentence_rate']} %. "
+               + ("It rose" if (vd or 0) > (vb or 0) else "It did not rise")
+               + (", by about one or two sentences: within noise at this size." if abs(moved) <= 2 else "."))
     result = {
         "config": {"quick": a.quick, "asked_train": n_train, "asked_eval": n_eval, "train_examples": len(train_ex),
                    "train_unanswerable": sum(e["gold"] is None for e in train_ex), "dpo_pairs": len(pairs),
