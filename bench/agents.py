@@ -217,17 +217,25 @@ def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None,
         "direct": lambda q: techniques.direct(model, q, {"temperature": 0, "max_tokens": 24}, numeric=True).answer,
         "cot": lambda q: techniques.chain_of_thought(model, q, {"temperature": 0, "max_tokens": 320}, numeric=True).answer,
         "pal": lambda q: pal(q, model, retries=0).answer,
+        # the agent with the calculator: finish="model" returns the model's own final text (before issue 18),
+        # finish="auto" returns the tool's result verbatim when the model's numbers are not grounded (after)
+        "agent-calc (finish=model)": lambda q: _agent_calc(model, q, "model", grounded),
+        "agent-calc (finish=auto)": lambda q: _agent_calc(model, q, "auto", grounded),
     }
+    grounded: dict[str, list[bool]] = {}
     out: dict[str, Any] = {}
     hits: dict[str, list[bool]] = {}
     for method, solve in methods.items():
-        if method not in methods_wanted:
+        if method.split()[0] not in methods_wanted:
             continue
         started, hits[method] = time.perf_counter(), []
         for row in sample:
             hits[method].append(_right(solve(row["question"]), row))
         out[method] = {"n": len(sample), "accuracy": round(sum(hits[method]) / max(1, len(sample)), 3),
                        "s_per_item": round((time.perf_counter() - started) / max(1, len(sample)), 2)}
+        if method.startswith("agent-calc"):  # every number of the answer in the question or a tool observation
+            g = grounded.get(method.split("=")[-1].rstrip(")"), [])  # "agent-calc (finish=auto)" -> "auto"
+            out[method]["answers_grounded"] = round(sum(g) / max(1, len(g)), 3)
         if save:
             save(out)
     if sc_n:
@@ -243,6 +251,20 @@ def bench_gsm8k(model: Any, n: int, sc_n: int = 0, save: Any = None,
             if save:
                 save(out)
     return out
+
+
+def _agent_calc(model: Any, question: str, finish: str, grounded: dict[str, list[bool]]) -> float | None:
+    """The GSM8K answer of an Agent with the calculator (react-json, 4 steps); records whether every
+    number of its final answer appears in the question or a tool observation."""
+    from lingxi.agents import Agent
+    from lingxi.agents.builtins import calculator
+    from lingxi.agents.grounding import unsupported_numbers
+
+    task = question + "\nUse the calculator for the arithmetic, then give the final number."
+    res = Agent(model, tools=[calculator], max_steps=4, finish=finish).run(task)  # type: ignore[arg-type]
+    obs = [s.result or "" for s in res.steps if s.result]
+    grounded.setdefault(finish, []).append(not unsupported_numbers(res.answer, [question, *obs]))
+    return _last_number(res.answer)
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -268,8 +290,9 @@ def markdown(res: dict[str, Any]) -> str:
         lines += [f"| {c} | {v['n']} | {v['accuracy']:.1%} | {v['s_per_item']} |" for c, v in cats.items()]
         lines.append("")
     if "gsm8k" in res:
-        lines += ["## GSM8K", "", "| method | n | accuracy | s/item |", "| --- | --- | --- | --- |"]
-        lines += [f"| {m} | {v['n']} | {v['accuracy']:.1%} | {v['s_per_item']} |" for m, v in res["gsm8k"].items()]
+        lines += ["## GSM8K", "", "| method | n | accuracy | s/item | answers grounded |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {m} | {v['n']} | {v['accuracy']:.1%} | {v['s_per_item']} | {v.get('answers_grounded', '')} |"
+                  for m, v in res["gsm8k"].items()]
         same = res["gsm8k"].get("self_consistency (n=5)", {}).get("same_items")
         if same:
             lines += ["", "On the self-consistency subset: " + ", ".join(f"{m} {a:.1%}" for m, a in same.items()) + "."]
@@ -290,7 +313,8 @@ def main() -> None:
     ap.add_argument("--merge", action="store_true", help="keep the parts of NAME.json this run does not measure")
     ap.add_argument("--only", default="sandbox,bfcl,gsm8k")
     ap.add_argument("--sc-n", type=int, default=0, help="self-consistency (n=5) on the first SC_N problems")
-    ap.add_argument("--gsm8k-methods", default="direct,cot,pal", help="which of direct,cot,pal to run")
+    ap.add_argument("--gsm8k-methods", default="direct,cot,pal",
+                    help="which of direct,cot,pal,agent-calc (the agent with the calculator, finish=model and auto) to run")
     ap.add_argument("--name", default="agents", help="write NAME.json and NAME.md")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args()

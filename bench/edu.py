@@ -2,7 +2,8 @@
 over CMRC 2018 passages, and lesson-plan quality.
 
     .venv/bin/python bench/edu.py [--model smollm2] [--solve-n 100] [--quiz-n 50] [--articles 40]
-        [--plan-n 20] [--only solve,quiz,coverage,plan] [--name edu] [--out bench/results]
+        [--plan-n 20] [--only solve,quiz,coverage,coverage_body,plan] [--name edu] [--out bench/results]
+    .venv/bin/python bench/edu.py --merge a.json,b.json      # parts measured by parallel runs, into edu.json/.md
 
 Math23K (../shared/data/math23k, validation): a fixed sample (seed 0); answers compared as numbers
 (fractions, decimals and percentages normalised; tolerance 1e-4). Quizzes: CMRC 2018 trial passages
@@ -35,7 +36,8 @@ def load_avg() -> str:
 
 
 # -- math -----------------------------------------------------------------------------------
-def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
+def bench_solve(model: str, n: int, methods: list[str], out: dict[str, Any] | None = None,
+                save: Any = None) -> dict[str, Any]:
     from lingxi.agents import Sandbox, SandboxLimits
     from lingxi.apps.edu.solve import same, solve
     from lingxi.models.funnel import open_chat
@@ -43,10 +45,13 @@ def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
     rows = json.loads((DATA / "math23k" / "validset.json").read_text(encoding="utf-8"))
     sample = random.Random(0).sample(rows, n)
     chat, box = open_chat(model), Sandbox(SandboxLimits(timeout_s=5, memory_mb=512))
-    out: dict[str, Any] = {"n": n, "load_before": load_avg()}
+    out = out if out is not None else {}
+    out.update(n=n, load_before=load_avg())
     for method in methods:
         right, t0, failed = 0, time.perf_counter(), 0
-        for r in sample:
+        for i, r in enumerate(sample):
+            if i and i % 20 == 0:
+                print(f"solve {model} {method}: {i}/{n} after {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
             try:
                 s = solve(r["original_text"], chat, method=method, sandbox=box, retries=0)
             except Exception:  # noqa: BLE001 - a failing item counts as wrong
@@ -56,6 +61,9 @@ def bench_solve(model: str, n: int, methods: list[str]) -> dict[str, Any]:
         spent = time.perf_counter() - t0
         out[method] = {"accuracy": round(right / n, 4), "s_per_item": round(spent / n, 2), "errors": failed}
         print(f"solve {model} {method}: {right}/{n} in {spent:.0f}s", file=sys.stderr)
+        out["load_after"] = load_avg()
+        if save is not None:
+            save()  # after each method: a run stopped later keeps what it measured
     out["load_after"] = load_avg()
     return out
 
@@ -73,14 +81,15 @@ def cmrc_articles(count: int) -> list[tuple[str, str]]:
     return random.Random(0).sample(out, count)
 
 
-def make_course(name: str, articles: list[tuple[str, str]], syllabus: list[str], folder: Path) -> Any:
+def make_course(name: str, articles: list[tuple[str, str]], syllabus: list[str], folder: Path, headings: bool = True) -> Any:
     from lingxi.apps.edu.courses import create_course
     from lingxi.apps.edu.syllabus import Objective
 
     mats = folder / name
     mats.mkdir(parents=True)
     for i, (title, text) in enumerate(articles):
-        (mats / f"{i:03d}.md").write_text(f"# {title}\n\n{text}\n", encoding="utf-8")
+        head = f"# {title}\n\n" if headings else ""  # without: the title's words only where the text has them
+        (mats / f"{i:03d}.md").write_text(f"{head}{text}\n", encoding="utf-8")
     return create_course(name, mats, [Objective(f"T{i}", t) for i, t in enumerate(syllabus)])
 
 
@@ -130,11 +139,12 @@ def bench_plans(course: Any, topics: list[str], model: str) -> dict[str, Any]:
     valid = add_up = model_made = 0
     factual = supported = 0
     t0 = time.perf_counter()
-    for topic in topics:
-        raw = P._ask(chat, course, topic, "初二学生", 45, P.SCHEMA)
-        valid += raw is not None
-        add_up += bool(raw) and sum(int(s.get("minutes") or 0) for s in raw["timeline"]) == 45
+    for i, topic in enumerate(topics):
         p = P.make_plan(course, topic, "初二学生", 45, model=chat)
+        valid += p["generation"]["schema_valid"]
+        add_up += p["generation"]["minutes_added_up"]
+        print(f"plan {i + 1}/{len(topics)}: {p['origin']}, {p['verification']['supported']}/{p['verification']['factual']} verified",
+              file=sys.stderr, flush=True)
         model_made += p["origin"] == "model"
         factual += p["verification"]["factual"]
         supported += p["verification"]["supported"]
@@ -142,8 +152,21 @@ def bench_plans(course: Any, topics: list[str], model: str) -> dict[str, Any]:
     n = len(topics)
     return {"topics": n, "schema_valid": round(valid / n, 4), "minutes_add_up_before_repair": round(add_up / n, 4),
             "minutes_add_up_after_repair": 1.0, "model_plans": model_made, "factual_sentences": factual,
-            "verified_sentence_rate": round(supported / max(1, factual), 4), "s_per_plan": round((time.perf_counter() - t0) / n / 2, 2),
+            "verified_sentence_rate": round(supported / max(1, factual), 4), "s_per_plan": round((time.perf_counter() - t0) / n, 2),
             "load": load_avg()}  # fmt: skip
+
+
+def merge_plans(x: dict[str, Any], y: dict[str, Any]) -> dict[str, Any]:
+    """Two plan runs over different topics as one: rates weighted by topics (sentences for the verified rate)."""
+    n = x["topics"] + y["topics"]
+    out = {"topics": n, "factual_sentences": x["factual_sentences"] + y["factual_sentences"],
+           "model_plans": x["model_plans"] + y["model_plans"], "minutes_add_up_after_repair": 1.0}
+    for k in ("schema_valid", "minutes_add_up_before_repair", "s_per_plan"):
+        out[k] = round((x[k] * x["topics"] + y[k] * y["topics"]) / n, 4)
+    out["verified_sentence_rate"] = round((x["verified_sentence_rate"] * x["factual_sentences"] + y["verified_sentence_rate"]
+                                           * y["factual_sentences"]) / max(1, out["factual_sentences"]), 4)
+    out["load"] = f"{x['load']} / {y['load']}"
+    return out
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -165,10 +188,19 @@ def markdown(doc: dict[str, Any]) -> str:
                   "| positive | precision | recall |", "| --- | ---: | ---: |",
                   f"| covered | {c['covered']['precision']} | {c['covered']['recall']} |",
                   f"| covered or partial | {c['covered_or_partial']['precision']} | {c['covered_or_partial']['recall']} |", ""]
+    if "coverage_body" in doc:
+        c = doc["coverage_body"]
+        lines += [f"## Coverage, the same syllabus over the articles' text without their title headings (load {c['load']})", "",
+                  "| positive | precision | recall |", "| --- | ---: | ---: |",
+                  f"| covered | {c['covered']['precision']} | {c['covered']['recall']} |",
+                  f"| covered or partial | {c['covered_or_partial']['precision']} | {c['covered_or_partial']['recall']} |", ""]
     if "plan" in doc:
         p = doc["plan"]
         lines += [f"## Lesson plans (load {p['load']})", "", "| measure | value |", "| --- | ---: |"]
         lines += [f"| {k} | {v} |" for k, v in p.items() if k != "load"]
+        lines.append("")
+    if doc.get("notes"):  # how the runs were made, and what the numbers mean
+        lines += ["## Notes", "", *(f"- {n}" for n in doc["notes"])]
     return "\n".join(lines) + "\n"
 
 
@@ -182,6 +214,9 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=40)
     ap.add_argument("--plan-n", type=int, default=20)
     ap.add_argument("--only", default="solve,quiz,coverage,plan")
+    ap.add_argument("--merge", default="", help="comma-separated NAME.json files of separate runs to merge into this one")
+    ap.add_argument("--merge-plans", action="store_true", help="with --merge: add up plan runs over different topics")
+    ap.add_argument("--plan-offset", type=int, default=0, help="skip this many topics (a second plan run over the next ones)")
     ap.add_argument("--name", default="edu")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     a = ap.parse_args()
@@ -195,9 +230,30 @@ def main() -> None:
         jpath.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
         (out / f"{a.name}.md").write_text(markdown(doc), encoding="utf-8")
 
+    if a.merge:  # parts measured by separate (parallel) runs: solve per model, the other parts whole
+        for f in a.merge.split(","):
+            part = json.loads(Path(f).read_text(encoding="utf-8"))
+            for key, value in part.items():
+                if key == "solve":
+                    doc.setdefault("solve", {}).update(value)
+                elif key == "plan" and "plan" in doc and a.merge_plans:  # two runs over different topics: one table
+                    doc["plan"] = merge_plans(doc["plan"], value)
+                elif key not in ("model", "machine"):
+                    doc[key] = value
+        save()
+        return
     if "solve" in parts:
         for m in (a.solve_models or a.model).split(","):
-            doc.setdefault("solve", {})[m] = bench_solve(m, a.solve_n, a.methods.split(","))
+            part = doc.setdefault("solve", {})[m] = {}
+            bench_solve(m, a.solve_n, a.methods.split(","), part, save)
+            save()
+    if "coverage_body" in parts:  # the same syllabus over the articles' text alone (no title headings)
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["LINGXI_HOME"] = str(Path(tmp) / "home")
+            arts = cmrc_articles(a.articles)
+            half = arts[: len(arts) // 2]
+            course = make_course("cmrc-body", half, [t for t, _ in arts], Path(tmp), headings=False)
+            doc["coverage_body"] = bench_coverage(course, {t for t, _ in half})
             save()
     if parts & {"quiz", "coverage", "plan"}:
         with tempfile.TemporaryDirectory() as tmp:
@@ -205,14 +261,14 @@ def main() -> None:
             arts = cmrc_articles(a.articles)
             half = arts[: len(arts) // 2]
             course = make_course("cmrc", half, [t for t, _ in arts], Path(tmp))
-            if "quiz" in parts:
-                doc["quiz"] = bench_quiz(course, a.model, a.quiz_n)
-                save()
-            if "coverage" in parts:
+            if "coverage" in parts:  # cheapest first: a run stopped at a deadline keeps the most parts
                 doc["coverage"] = bench_coverage(course, {t for t, _ in half})
                 save()
             if "plan" in parts:
-                doc["plan"] = bench_plans(course, [t for t, _ in half][: a.plan_n], a.model)
+                doc["plan"] = bench_plans(course, [t for t, _ in half][a.plan_offset: a.plan_offset + a.plan_n], a.model)
+                save()
+            if "quiz" in parts:
+                doc["quiz"] = bench_quiz(course, a.model, a.quiz_n)
                 save()
     save()
 

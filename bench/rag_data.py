@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-FILES = {"cmrc": "cmrc2018/cmrc2018_trial.json", "xquad-zh": "xquad/xquad.zh.json", "xquad-en": "xquad/xquad.en.json"}
+FILES = {"cmrc": "cmrc2018/cmrc2018_trial.json", "xquad-zh": "xquad/xquad.zh.json", "xquad-en": "xquad/xquad.en.json",
+         "covid_qa": "covid_qa/200423_covidQA.json"}  # fmt: skip
 
 
 @dataclass

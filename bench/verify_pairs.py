@@ -59,7 +59,7 @@ def read(dataset: str) -> list[Q]:
 
 def data_hash() -> str:
     h = hashlib.sha256()
-    for name in sorted(FILES.values()):
+    for name in sorted(FILES[k] for k in ("cmrc", "xquad-zh", "xquad-en")):  # the sets the pairs come from
         h.update((data_dir() / name).read_bytes())
     return h.hexdigest()[:16]
 

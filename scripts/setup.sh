@@ -4,7 +4,7 @@
 # (hundreds of lines, index warnings included) goes to $VENV/install.log; a failure prints its tail.
 set -euo pipefail
 VENV=${1:-.venv}
-EXTRAS=${2:-dev,all}
+EXTRAS=${2:-dev,all,ray}
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 step() { printf '[%s] %s\n' "$1" "$2"; }

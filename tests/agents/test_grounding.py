@@ -68,12 +68,12 @@ def test_cli_prints_exactly_the_product_with_a_scripted_model_that_retypes_it(ca
 
 
 def test_the_decision_step_answers_without_tools_when_none_fits() -> None:
-    fake = ScriptedChat(['{"answer": "no"}', "Paris is the capital of France."])
+    fake = ScriptedChat(['{"purpose": "name a capital city", "tool": "none"}', "Paris is the capital of France."])
     r = Agent(fake, [calculator], mode="react-json", decide=True).run("What is the capital of France?")
     assert (r.answer, r.stop_reason, [s.kind for s in r.steps]) == ("Paris is the capital of France.", "no_tool",
                                                                      ["decision", "final"])
     decision = fake.calls[0]
-    assert decision["params"].response_format["json_schema"]["schema"]["properties"]["answer"]["enum"] == ["yes", "no"]
+    assert decision["params"].response_format["json_schema"]["schema"]["properties"]["tool"]["enum"] == ["calculator", "none"]
     assert "calculator(expression: string)" in decision["messages"][0].content
     assert "capital of France" in decision["messages"][1].content
     assert fake.calls[1]["params"].response_format is None  # the plain answer is not forced into an action
@@ -81,12 +81,14 @@ def test_the_decision_step_answers_without_tools_when_none_fits() -> None:
 
 
 def test_the_decision_step_lets_a_fitting_request_through() -> None:
-    fake = ScriptedChat(['{"answer": "yes"}', act("calculator", expression="6*7"), act("final_answer", answer="42")])
+    fake = ScriptedChat(['{"purpose": "multiply", "tool": "calculator"}', act("calculator", expression="6*7"),
+                         act("final_answer", answer="42")])
     r = Agent(fake, [calculator], mode="react-json", decide=True).run("6 times 7?")
     assert (r.answer, [s.kind for s in r.steps]) == ("42", ["decision", "tool", "final"])
     # an unreadable decision counts as yes: the step can only stop a call, never invent one
     assert tool_fits(ScriptedChat(['"maybe"']), "6 times 7?", [calculator]) is True
-    assert tool_fits(ScriptedChat(['{"answer": "no"}']), "hi", [{"name": "f", "description": "d"}]) is False
+    assert tool_fits(ScriptedChat(['{"purpose": "greet", "tool": "none"}']), "hi", [{"name": "f", "description": "d"}]) is False
+    assert tool_fits(ScriptedChat(['{"purpose": "f it", "tool": "f"}']), "do f", [{"name": "f", "description": "d"}]) is True
 
 
 @pytest.mark.parametrize("decide, calls", [(None, 2), (False, 2)])
@@ -94,3 +96,15 @@ def test_scripted_models_skip_the_decision_by_default(decide, calls) -> None:
     fake = ScriptedChat([act("calculator", expression="6*7"), act("final_answer", answer="42")])
     r = Agent(fake, [calculator], mode="react-json", decide=decide).run("6 times 7?")
     assert r.answer == "42" and len(fake.calls) == calls
+
+
+def test_the_decision_step_default_follows_the_measurement() -> None:
+    """On for local models (Qwen: BFCL irrelevance 0 -> 80 % at equal simple/multiple), off for SmolLM2 (no change)."""
+    from lingxi.models.funnel import open_chat
+
+    tiny = open_chat(None)  # the embedded default; construction loads nothing
+    assert tiny.provider == "llamacpp" and not Agent(tiny, [calculator]).deciding()
+    local = ScriptedChat(["x"], name="qwen2.5-1.5b")
+    local.provider = "llamacpp"  # a local model by provider, as the funnel reports it
+    assert Agent(local, [calculator]).deciding() and not Agent(local, []).deciding()
+    assert not Agent(local, [calculator], decide=False).deciding()

@@ -68,3 +68,33 @@ def test_coverage_finds_the_uncovered_objective_and_cites_the_rest(capsys, tmp_p
     for key in ("png", "markdown", "html"):
         assert Path(doc["files"][key]).stat().st_size > 500
     assert "缺失 missing" in Path(doc["files"]["markdown"]).read_text(encoding="utf-8")
+
+
+def test_the_heatmap_uses_a_cjk_font_where_the_machine_has_one():
+    import shutil
+    import subprocess
+
+    from lingxi.evals.charts import cjk_font
+
+    fc = shutil.which("fc-list")
+    families = subprocess.run([fc, ":", "family"], capture_output=True, text=True).stdout if fc else ""
+    if "Noto Sans CJK SC" not in families:
+        pytest.skip("no Noto Sans CJK font on this machine (Debian: apt-get install fonts-noto-cjk)")
+    assert cjk_font() == "Noto Sans CJK SC"
+
+
+def test_every_course_and_key_command_answers_json(capsys, tmp_path):
+    (tmp_path / "a.md").write_text("# 声音\n\n声音是由物体的振动产生的。", encoding="utf-8")
+    code, out, _ = run(capsys, "edu", "course", "create", "json-check", "--materials", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)["name"] == "json-check"
+    code, out, _ = run(capsys, "edu", "course", "set", "json-check", "socratic", "false", "--json")
+    assert code == 0 and json.loads(out)["settings"]["socratic"] is False
+    code, out, _ = run(capsys, "edu", "key", "create", "json-key", "--role", "teacher", "--json")
+    made = json.loads(out)
+    assert code == 0 and made["role"] == "teacher" and made["key"].startswith("lx-")
+    code, out, _ = run(capsys, "edu", "key", "grant", str(made["id"]), "--role", "admin", "--json")
+    assert code == 0 and json.loads(out) == {"key_id": made["id"], "role": "admin", "student": None}
+    code, _, err = run(capsys, "edu", "course", "rm", "json-check", "--json")
+    assert code != 0 and "--yes" in err
+    code, out, _ = run(capsys, "edu", "course", "rm", "json-check", "--yes", "--json")
+    assert code == 0 and json.loads(out) == {"removed": "json-check"}

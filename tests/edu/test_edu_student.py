@@ -74,3 +74,10 @@ def test_answers_are_normalised(raw, want):
     assert normalize(raw) == want
     assert same(raw, want)
     assert not same("9", "10")
+
+
+def test_solve_refuses_a_program_whose_answer_is_not_a_number(capsys):
+    program = "```python\ndef solution():\n    return [15, 0]\n```"
+    assert main(["edu", "solve", CLOTH, "--model", f"scripted:{program}", "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["answer"] is None and not s["checked"] and "not a number" in s["error"]

@@ -20,12 +20,13 @@ SPEED = "光在真空中的传播速度约为 3×10^8 米每秒[1]。"
 
 @pytest.fixture(scope="module")
 def site(edu_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from lingxi.apps.edu.courses import create_course, set_setting
+    from lingxi.apps.edu.courses import create_course
     from lingxi.apps.edu.roles import create_role_key
     from lingxi.config import Settings
     from lingxi.serve import create_app, serve_settings
     from lingxi.serve.keys import create_key
     from lingxi.db import connect
+    from lingxi.models.scripted import ScriptedChat
     from lingxi.testing.live import LiveServer
 
     other = tmp_path_factory.mktemp("other-course")
@@ -33,17 +34,18 @@ def site(edu_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LINGXI_HOME", str(edu_home))
         create_course("sound", other)
-        set_setting("light", "model", f"scripted:{SPEED}")
         keys = {role: create_role_key(f"web-{role}", role, "小明" if role == "student" else None)[1]
                 for role in ("admin", "teacher", "student")}
         conn = connect()
         keys["none"] = create_key(conn, "no-role")[1]
         conn.close()
-        app = create_app(Settings(home=edu_home), serve_settings(rate_limit=0))
+        # the edu routes use the server's own model pool: its default model here is "served"
+        served = ScriptedChat(default=SPEED, name="served")
+        app = create_app(Settings(home=edu_home, default_model="served"), serve_settings(rate_limit=0),
+                         models={"served": served})
         with LiveServer(app) as server:
-            server.keys = keys
+            server.keys, server.served = keys, served
             yield server
-        set_setting("light", "model", None)
 
 
 def api(site: Any, role: str | None, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -79,6 +81,22 @@ def test_teacher_routes_make_quizzes_plans_and_files(site):
     assert d.status_code == 200 and d.content[:2] == b"PK"
     bad = api(site, "teacher", "POST", "/v1/edu/courses/light/quiz", json={"n": 0})
     assert bad.status_code == 400 or bad.status_code == 422
+    assert site.served.calls and all(c["params"].max_tokens <= 512 for c in site.served.calls)  # the server's cap
+
+
+PROGRAM = "```python\ndef solution():\n    cut = 6\n    total = cut / (2 / 5)\n    return total - cut\n```"
+
+
+def test_solve_runs_on_the_servers_model_within_a_time_budget(site, monkeypatch):
+    from lingxi.apps.edu import web
+
+    site.served.queue(PROGRAM)
+    r = api(site, "student", "POST", "/v1/edu/solve", json={"problem": "一段布剪去6米，正好剪去这段布的(2/5)，这段布还剩多少米？"})
+    assert r.status_code == 200 and r.json()["answer"] == "9" and r.json()["checked"]
+    monkeypatch.setattr(web, "TIMEOUT_S", 0.0)  # spent before the first model call
+    r = api(site, "student", "POST", "/v1/edu/solve", json={"problem": "小明有3个苹果，又买了5个，现在有几个？"})
+    assert r.status_code == 504 and r.json()["error"]["code"] == "edu_timeout"
+    assert "ask for less" in r.json()["error"]["message"]
 
 
 @pytest.fixture(scope="module")

@@ -95,3 +95,15 @@ def test_demo_ingests_the_samples_and_answers_with_citations(tmp_path, monkeypat
     data = json.loads(capsys.readouterr().out)
     assert len(data["ingest"]["added"]) >= 6 and not data["answer"]["abstained"]
     assert data["answer"]["citations"] and data["answer"]["citations"][0]["source"].endswith(".md")
+
+
+def test_without_mode_ask_uses_the_measured_best_for_the_model(home, capsys):
+    from lingxi.cli.ask import default_mode
+
+    assert default_mode("smollm2") == "extractive" and default_mode("qwen2.5-1.5b") == "auto"
+    assert default_mode(None) == "extractive"  # the embedded default is smollm2 (bench/results/defaults.md)
+    assert main(["ask", "Which port does lingxi serve use?", "--kb", "tiny", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mode"] == "extractive" and not data["abstained"] and "8700" in data["text"]
+    assert main(["ask", "Which port does lingxi serve use?", "--kb", "tiny", "--model", ANSWER, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mode"] != "extractive"  # any other model: auto

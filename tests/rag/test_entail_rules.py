@@ -71,3 +71,43 @@ def test_cross_lingual_gate_for_chinese_questions_over_english_passages():
     assert not relevant([en(t.retrieval_cosine_cross - 0.05)], t, "zh", "它是做什么的？")
     assert relevant([en(0.5, "The grep option -i ignores case.")], t, "zh", "grep 的 -i 选项有什么用？")  # every Latin term found
     assert latin_coverage("ssh -L 是什么？", "grep -i ignores case") == 0.0 and latin_coverage("灵犀是什么？", "x") == 0.0
+
+
+def test_topic_mode_covers_a_syllabus_topic_the_claim_mode_calls_empty():
+    passage = "光的直线传播：光在同种均匀介质中沿直线传播。小孔成像、影子的形成都说明了这一点。"
+    assert checks.states_nothing("光的直线传播")
+    claim = Entailment().one("光的直线传播", passage)
+    assert not claim.supported and claim.check == "empty"
+    topic = Entailment(mode="topic").one("光的直线传播", passage)
+    assert topic.supported and topic.check == "topic"
+    absent = Entailment(mode="topic").one("光的色散", passage)
+    assert not absent.supported and absent.check == "empty"
+    sentence = Entailment(mode="topic").one("光在同种均匀介质中沿曲线传播。", passage)  # a full sentence is still a claim
+    assert sentence.check != "topic"
+    with pytest.raises(ValueError):
+        Entailment(mode="topics")
+
+
+TOWER = ("The Eiffel Tower was designed by the engineering firm of Gustave Eiffel. It was completed in 1889 for the "
+         "World's Fair. Paris also hosts the Louvre, which holds the Mona Lisa painted by Leonardo da Vinci.")
+
+
+def test_an_answer_taken_from_the_wrong_place_of_the_passage_is_refused():
+    q = "Who designed the Eiffel Tower?"
+    wrong = "The Eiffel Tower was designed by Leonardo da Vinci."  # every word is in the passage, the claim is not
+    right = "The Eiffel Tower was designed by the firm of Gustave Eiffel."
+    assert checks.anchor_missing(wrong, TOWER, q)
+    assert checks.veto(wrong, checks.align(wrong, TOWER, q), q, TOWER) == "anchor"
+    assert not checks.anchor_missing(right, TOWER, q)
+    assert checks.veto(right, checks.align(right, TOWER, q), q, TOWER) is None
+    assert not checks.anchor_missing("The tower was completed in 1889.", TOWER, "When was the Eiffel Tower completed?")
+    assert not checks.anchor_missing(wrong, TOWER, "")  # no question: nothing to anchor to
+    j = Entailment().one(wrong, TOWER, q)
+    assert not j.supported and j.check == "anchor" and j.verdict == "not stated"
+
+
+def test_anchor_in_chinese():
+    p = "员工每年享有25天带薪年假。公司总部位于杭州，成立于2010年。"
+    q = "员工每年有多少天年假？"
+    assert checks.anchor_missing("员工每年的年假在杭州。", p, q)
+    assert not checks.anchor_missing("员工每年有25天年假。", p, q)

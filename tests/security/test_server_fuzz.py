@@ -19,22 +19,16 @@ from lingxi.voice.settings import VoiceSettings
 EXAMPLES = 40  # per operation: a few hundred cases in all
 SLOW_EXAMPLES = 8  # per operation that runs real work per case (a sandboxed program, synthesised speech)
 SLOW = r"^/v1/audio/"
-# open (issue 16): /v1/edu/solve with a long generated problem runs past the 30 s client timeout (its routes
-# open models from the home's settings, not the server's pool); left out here until that is fixed
-OPEN = r"^/v1/edu/solve"
 
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("fuzz-home")
-    mp = pytest.MonkeyPatch()  # the edu routes open models from the home's settings, not the server's pool
-    mp.setenv("LINGXI_DEFAULT_MODEL", "scripted:ok")
     voice = VoiceSettings(transcriber="scripted:fuzzed words", voice_zh="scripted", voice_en="scripted")  # no real models
     app = create_app(Settings(home=home, default_model="fake", voice=voice), serve_settings(no_auth=True, rate_limit=0),
                      models={"fake": ScriptedChat(default="ok")})
     with LiveServer(app) as live:
         yield live
-    mp.undo()
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +46,7 @@ def check(case) -> None:
     assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:400]}"
 
 
-@schema.exclude(path_regex=SLOW).exclude(path_regex=OPEN).parametrize()
+@schema.exclude(path_regex=SLOW).parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
           phases=[Phase.explicit, Phase.generate])  # no shrinking: a failure prints its case as it is
 def test_no_request_is_answered_with_a_5xx(case):

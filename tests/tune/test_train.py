@@ -57,37 +57,18 @@ def test_bad_data_is_refused_before_anything_loads(tmp_path: Path, capsys: pytes
     assert "only local weights can be fine-tuned" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=False, reason="open: the base models agree token for token, but llama.cpp with the exported "
-                   "LoRA diverges from peft at the second token (tensor layout or q/k permutation of lora_b to check)")
 def test_export_round_trip_peft_equals_llama_cpp(interrupted_then_resumed: dict, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """Greedy decoding with the adapter: peft on the dequantised base = llama.cpp on the GGUF + the exported LoRA."""
-    import torch
-    from llama_cpp import Llama
-    from peft import PeftModel
-
+    """Greedy decoding of 40 tokens with the adapter: peft on the dequantised base = llama.cpp on the GGUF with
+    the exported LoRA, switched on per call by the provider (end of turn suppressed on both sides)."""
     from lingxi.config import load_settings
-    from lingxi.tune.base import load_base, resolve_base
-    from lingxi.tune.template import encode, render
+    from lingxi.testing.lora import greedy_both_ways
 
     home = interrupted_then_resumed["home"]
     monkeypatch.setenv("LINGXI_HOME", str(home))
     assert main(["tune", "export", "style", "--json"]) == 0
-    gguf = Path(json.loads(capsys.readouterr().out)["gguf"])
-    settings = load_settings()
-    base = resolve_base("smollm2", settings)
-    tok, model = load_base(base, settings)
-    peft_model = PeftModel.from_pretrained(model, home / "adapters" / "style" / "adapter").eval()
-    ids = encode(tok, render(tok, [{"role": "user", "content": "Say hello."}], generation_prompt=True))
-    with torch.no_grad():
-        tuned = peft_model.generate(torch.tensor([ids]), max_new_tokens=20, do_sample=False)[0][len(ids):].tolist()
-        with peft_model.disable_adapter():
-            plain = peft_model.generate(torch.tensor([ids]), max_new_tokens=20, do_sample=False)[0][len(ids):].tolist()
-    assert tuned != plain  # the adapter changes the answer, so equality below is about the adapter
-    llm = Llama(model_path=str(base.path), lora_path=str(gguf), n_ctx=512, n_threads=2, verbose=False)
-    got: list[int] = []
-    for t in llm.generate(ids, temp=0.0, top_k=1):
-        got.append(t)
-        if len(got) == len(tuned) or t == llm.token_eos():
-            break
-    assert got == tuned[:len(got)] and len(got) >= min(len(tuned), 8)
+    assert Path(json.loads(capsys.readouterr().out)["gguf"]).is_file()
+    cases = greedy_both_ways(load_settings(), "style", ["Tell me about the sea."], n_tokens=40)  # not a training prompt
+    for c in cases:
+        assert c["peft_text"].startswith("Ahoy"), c  # the adapter is on, so equality below is about the adapter
+        assert len(c["peft"]) == 40 and c["llama_cpp"] == c["peft"], c

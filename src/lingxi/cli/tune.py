@@ -174,6 +174,33 @@ def export_command(name: str, as_json: JsonOpt = False) -> None:
     out.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); llama.cpp: --lora {path}")
 
 
+@app.command("eval")
+def eval_command(
+    name: str,
+    data: Annotated[str, typer.Option("--data", "-d", help="Held-out SFT data (JSON Lines); the last answer is the reference.")],
+    judge: Annotated[str | None, typer.Option("--judge", help="Also score relevance with this model as judge.",
+                                              show_default=False)] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most tokens per answer.")] = 128,
+    limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N examples.", show_default=False)] = None,
+    out_dir: Annotated[str | None, typer.Option("--out", help="Report folder (default: adapters/NAME/eval).",
+                                                show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the base and BASE+NAME on the same held-out prompts; write a side-by-side report (JSON + Markdown)."""
+    from lingxi.tune.evaluate import evaluate
+
+    report = evaluate(name, data, load_settings(), judge=judge, max_tokens=max_tokens, limit=limit, out=out_dir)
+    if as_json:
+        print_json({k: v for k, v in report.items() if k != "items"})
+        return
+    models = report["models"]
+    for key, base_value in report["metrics"]["base"].items():
+        new = report["metrics"]["adapter"][key]
+        out.print(f"{key}: {models['base']} {base_value:.2f} -> {models['adapter']} {new:.2f}"
+                  if base_value is not None and new is not None else f"{key}: -")
+    out.print(f"report: {report['files']['markdown']} ({report['n']} prompts)")
+
+
 from lingxi.cli.tune_data import data_app  # noqa: E402 - `lingxi tune data ...`, in its own module
 
 app.add_typer(data_app, name="data")

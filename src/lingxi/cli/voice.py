@@ -29,6 +29,7 @@ def transcribe(
     vtt: Annotated[bool, typer.Option("--vtt", help="Print WebVTT subtitles.")] = False,
     words: Annotated[bool, typer.Option("--words", help="Word timestamps (in --json).")] = False,
     translate: Annotated[bool, typer.Option("--translate", help="Translate the speech into English.")] = False,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Words the recording uses (names, terms), e.g. 灵犀.", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of the terminal.", show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -47,7 +48,8 @@ def transcribe(
     samples = decode(file)  # unreadable audio fails here, before the model loads
     transcriber = open_transcriber(model, settings)
     transcript = transcriber.transcribe(samples, language=lang, task="translate" if translate else "transcribe",
-                                        word_timestamps=words or as_json, progress=_progress(len(samples) / 16_000))
+                                        word_timestamps=words or as_json, progress=_progress(len(samples) / 16_000),
+                                        prompt=prompt)
     if srt:
         text = formats.srt(transcript)
     elif vtt:
@@ -89,7 +91,7 @@ def _progress(duration: float):
 def speak(
     text: Annotated[str, typer.Argument(help="What to say; '-' reads standard input.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="The audio file to write (.wav, or .mp3/.flac/.ogg).")] = Path("speech.wav"),
-    voice: Annotated[str, typer.Option("--voice", "-v", help="zh, en, auto (each language its voice), or a voice: espeak, piper-joe, espeak:en-gb.")] = "auto",
+    voice: Annotated[str, typer.Option("--voice", "-v", help="zh, en, auto (each language its voice), or a voice: zh-baker, piper-joe, espeak, espeak:en-gb.")] = "auto",
     rate: Annotated[float, typer.Option("--rate", "-r", help="Speed: 1 is normal, 0.8 slower, 1.3 faster.")] = 1.0,
     as_json: JsonOpt = False,
 ) -> None:

@@ -1,8 +1,8 @@
 """PNG charts for reports (matplotlib with the Agg backend: no display needed).
 
-Chinese labels render with the first CJK font found on the machine; where none
-is installed the glyphs fall back to boxes, and the report's Markdown table
-still carries the exact text.
+Chinese labels render with the first CJK font found on the machine (`cjk_font`; e.g. Debian's
+fonts-noto-cjk, found even when matplotlib's font cache predates it); where none is installed
+the glyphs fall back to boxes, and the report's Markdown table still carries the exact text.
 """
 
 from __future__ import annotations
@@ -31,12 +31,35 @@ def _plt() -> Any:
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
 
-    have = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [f for f in _CJK_FONTS if f in have]
+    cjk = _cjk_names(font_manager)
+    if not cjk:  # a font cache built before the CJK fonts were installed: add their files to it
+        for path in _cjk_files():
+            try:
+                font_manager.fontManager.addfont(str(path))
+            except (OSError, RuntimeError, ValueError):
+                continue
+        cjk = _cjk_names(font_manager)
     if cjk:
         plt.rcParams["font.sans-serif"] = [*cjk, *plt.rcParams["font.sans-serif"]]
         plt.rcParams["axes.unicode_minus"] = False
     return plt
+
+
+def _cjk_names(font_manager: Any) -> list[str]:
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return [f for f in _CJK_FONTS if f in have]
+
+
+def _cjk_files() -> list[Path]:
+    roots = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts", Path.home() / ".fonts"]
+    return [p for r in roots if r.is_dir() for pattern in ("*Sans*CJK*", "wqy*", "*SourceHanSans*")
+            for p in sorted(r.rglob(pattern)) if p.suffix.lower() in (".ttc", ".ttf", ".otf")]
+
+
+def cjk_font() -> str | None:
+    """The CJK font the charts use, or None where the machine has none."""
+    first = _plt().rcParams["font.sans-serif"][0]
+    return first if first in _CJK_FONTS else None
 
 
 def _save(fig: Any, path: str | Path) -> Path:

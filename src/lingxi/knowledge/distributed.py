@@ -6,10 +6,11 @@
 
 The same incremental semantics as the local path (`lingxi.knowledge.ingest`): the driver
 hashes the files and compares them with what the store holds, so only new and changed
-files go to the cluster; files that vanished are deleted. Workers read each file (the
-path must be visible to them at the same place: a shared file system), split it with
-the KB's splitter and embed its chunks with the KB's embedder (a local model loaded
-once per worker, or a remote OpenAI-compatible endpoint with concurrent requests). The
+files go to the cluster; files that vanished are deleted. Each worker (one Ray Data
+actor per CPU asked for) reads its files (the path must be visible to it at the same place:
+a shared file system), splits them with the KB's splitter and embeds their chunks with the
+KB's embedder (a local model loaded once per worker, or a remote OpenAI-compatible endpoint
+with concurrent requests). The
 driver writes whole files only, in batches, each batch one atomic commit
 (`replace_sources`, vectors included), so:
 
@@ -39,8 +40,6 @@ from lingxi.knowledge.loaders import walk
 from lingxi.types import Chunk
 
 _RAY_HINT = "pip install 'lingxi[ray]' (ray==2.60.0) on this machine and on the cluster's workers"
-# Ray restarts a dead worker and retries its batch; never give up on a transient failure
-_RETRY = {"max_restarts": -1, "max_task_retries": -1}
 
 
 def parse_engine(engine: str) -> str | None:
@@ -78,57 +77,56 @@ def connect(address: str | None) -> Any:
     return ray
 
 
-# -- the stages (run on the workers) ------------------------------------------------------
-class LoadSplit:
-    """Files -> chunks (one row per chunk; a file that cannot be read becomes one row with its error)."""
+# -- the stage (runs on the workers) ------------------------------------------------------
+class LoadSplitEmbed:
+    """Files -> chunks with their vectors, one row per chunk (a file that cannot be read becomes one
+    row with its error). One actor per worker builds the KB's splitter and embedder once; loading
+    and splitting are light next to embedding, so they share its process instead of a pool of
+    their own (one process to start per worker, not two)."""
 
-    def __init__(self, embedding: Any, chunk_tokens: int, overlap: int) -> None:
+    def __init__(self, embedding: Any, chunk_tokens: int, overlap: int, embed_batch: int) -> None:
         from lingxi.knowledge.embed import get_embedder
         from lingxi.knowledge.splitter import Splitter
 
-        counter = getattr(get_embedder(embedding), "count_tokens", None)
+        self.embedder, self.embed_batch = get_embedder(embedding), max(1, embed_batch)
+        counter = getattr(self.embedder, "count_tokens", None)
         self.splitter = Splitter(chunk_tokens, overlap, **({"count_tokens": counter} if counter else {}))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        from lingxi.knowledge.encoding import LoadError
-        from lingxi.knowledge.loaders import load_file
-
-        out: dict[str, list[Any]] = {"source": [], "digest": [], "n": [], "chunk": [], "error": []}
+        out: dict[str, list[Any]] = {"source": [], "digest": [], "n": [], "chunk": [], "error": [], "vector": []}
+        todo: list[Chunk] = []
         for source, path, digest in zip(batch["source"], batch["path"], batch["digest"], strict=True):
-            try:
-                chunks = [c for doc in load_file(Path(path)) for c in self.splitter.split(doc)]
-                error = ""
-            except LoadError as exc:
-                chunks, error = [], str(exc)
-            except OSError as exc:
-                chunks, error = [], f"Could not read '{path}': {exc.strerror or exc}."
-            rows = [c.model_dump_json() for c in chunks] or [""]  # a file with no chunk still reports back
-            for row in rows:
+            chunks, error = self._split(str(path))
+            todo += chunks
+            for chunk in chunks or [None]:  # a file with no chunk still reports back
                 out["source"].append(source)
                 out["digest"].append(digest)
                 out["n"].append(len(chunks))
-                out["chunk"].append(row)
+                out["chunk"].append(chunk.model_dump_json() if chunk else "")
                 out["error"].append(error)
+        vectors = iter(self._embed(todo))
+        out["vector"] = [json.dumps(next(vectors).tolist()) if c else "" for c in out["chunk"]]
         return out
 
+    def _split(self, path: str) -> tuple[list[Chunk], str]:
+        from lingxi.knowledge.encoding import LoadError
+        from lingxi.knowledge.loaders import load_file
 
-class Embed:
-    """Chunks -> chunks with their vectors (the KB's embedder, built once per worker)."""
+        try:
+            return [c for doc in load_file(Path(path)) for c in self.splitter.split(doc)], ""
+        except LoadError as exc:
+            return [], str(exc)
+        except OSError as exc:
+            return [], f"Could not read '{path}': {exc.strerror or exc}."
 
-    def __init__(self, embedding: Any) -> None:
-        from lingxi.knowledge.embed import get_embedder
-
-        self.embedder = get_embedder(embedding)
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+    def _embed(self, chunks: list[Chunk]) -> list[np.ndarray]:
         from lingxi.knowledge.splitter import embed_text
 
-        texts = [embed_text(Chunk.model_validate_json(c)) for c in batch["chunk"] if c]
-        vectors = iter(self.embedder.embed(texts, kind="passage") if texts else [])
-        rows = [next(vectors) if c else None for c in batch["chunk"]]
-        batch = dict(batch)
-        batch["vector"] = [json.dumps(np.asarray(v, np.float32).tolist()) if v is not None else "" for v in rows]
-        return batch
+        texts = [embed_text(c) for c in chunks]
+        out: list[np.ndarray] = []
+        for i in range(0, len(texts), self.embed_batch):
+            out += list(np.asarray(self.embedder.embed(texts[i:i + self.embed_batch], kind="passage"), np.float32))
+        return out
 
 
 # -- the driver -------------------------------------------------------------------------
@@ -249,14 +247,12 @@ def _run(kb: Any, root: Path, report: IngestReport, address: str | None, include
 def _rows(ray: Any, kb: Any, todo: list[dict[str, str]], workers: int, files_per_task: int,
           embed_batch: int) -> Iterator[dict[str, Any]]:
     cfg = kb.config
-    embedding = _shippable(kb)
     ds = ray.data.from_items(todo, override_num_blocks=max(1, min(len(todo), workers * 4)))
-    # loading and splitting are light next to embedding and reserve no CPU, so that `workers` embedding
-    # actors may take every CPU of the cluster without starving the stage that feeds them
-    ds = ds.map_batches(LoadSplit, fn_constructor_args=(embedding, cfg["chunk_tokens"], cfg["overlap"]),
-                        batch_size=files_per_task, concurrency=(1, workers), num_cpus=0, **_RETRY)
-    ds = ds.map_batches(Embed, fn_constructor_args=(embedding,), batch_size=embed_batch,
-                        concurrency=workers, num_cpus=1, **_RETRY)
+    # an actor pool (Ray Data restarts a dead actor and retries its batch: max_restarts and
+    # max_task_retries default to -1 there), one CPU per worker
+    ds = ds.map_batches(LoadSplitEmbed, fn_constructor_args=(_shippable(kb), cfg["chunk_tokens"], cfg["overlap"],
+                                                             embed_batch),
+                        batch_size=files_per_task, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)
     for batch in ds.iter_batches(batch_size=256, batch_format="numpy"):
         for i in range(len(batch["source"])):
             yield {k: batch[k][i] for k in ("source", "digest", "n", "chunk", "error", "vector")}

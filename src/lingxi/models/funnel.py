@@ -87,35 +87,39 @@ _cache_lock = threading.Lock()
 
 
 def open_chat(model: str | ChatModel | None = None, settings: Settings | None = None, *, name: str | None = None,
-              cache: bool = True, isolate: bool = False) -> Any:
+              cache: bool = True, isolate: bool = False, worker: Any = None) -> Any:
     """The chat model for a name (alias, ``PROVIDER:TARGET``, a .gguf path, an http(s) URL), None (the
     configured default) or a ChatModel instance, with the wrappers applied.
 
     Opened models are kept per name and settings (the least recently used of CACHE_SIZE goes), so
     repeated calls reuse a loaded model; ``cache=False`` gives a fresh one. ``name`` labels an
     instance in traces (default: its own ``name``). ``isolate=True`` runs the provider in a supervised
-    child process (`lingxi.models.worker`): a native crash fails the call in flight, not the caller.
+    child process (`lingxi.models.worker`): a native crash fails the call in flight, not the caller;
+    ``worker`` (a running `ProcessChat`) runs the model in that child instead, sharing its loaded base
+    (the server serves `smollm2`, `smollm2+a` and `smollm2+b` from one child and one base).
     """
     if model is not None and not isinstance(model, str):
         return wrap(model, name=name, settings=settings)
     settings = settings or load_settings()
     alias = model or settings.default_model
     key = f"{alias}|{isolate}|{settings.model_dump_json()}"
-    if cache:
+    if cache and worker is None:
         with _cache_lock:
             if key in _cache:
                 _cache.move_to_end(key)
                 return _cache[key]
     registry = default_registry()
     spec = parse(alias, settings, registry)
-    if isolate:
+    if worker is not None:
+        provider: Any = worker.view(alias)
+    elif isolate:
         from lingxi.models.worker import ProcessChat
 
-        provider: Any = ProcessChat(alias, settings, provider=spec.provider)
+        provider = ProcessChat(alias, settings, provider=spec.provider)
     else:
         provider = build(spec, settings, registry)
     opened = wrap(provider, name=name or alias, spec=spec, settings=settings)
-    if cache:
+    if cache and worker is None:
         with _cache_lock:
             opened = _cache.setdefault(key, opened)
             _cache.move_to_end(key)

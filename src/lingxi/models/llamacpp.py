@@ -59,6 +59,81 @@ def _check_engine(path: Path) -> None:
         log.warning(said)
 
 
+class _Base:
+    """One loaded GGUF (and its logits twin) with its lock, its LoRA handles and the adapters now set."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.llms: dict[str, Any] = {}
+        self.handles: dict[tuple[str, str], Any] = {}  # (llm attr, LoRA file) -> llama_adapter_lora handle
+        self.active: dict[str, tuple[tuple[str, float], ...]] = {}  # llm attr -> the adapters set on its context
+        self.loads = 0  # base models loaded (a test and the bench check it stays 1)
+        self.switches = 0
+        self.timings: dict[str, list[float]] = {"init_s": [], "set_s": []}
+
+    def use(self, attr: str, llm: Any, loras: tuple[tuple[str, float], ...]) -> None:
+        """Set exactly these adapters on the context (none: the plain base); a change resets the cache."""
+        if self.active.get(attr, ()) == loras:
+            return
+        import ctypes
+
+        import llama_cpp
+
+        handles = []
+        for path, _scale in loras:
+            handle = self.handles.get((attr, path))
+            if handle is None:
+                started = time.perf_counter()
+                handle = llama_cpp.llama_adapter_lora_init(llm._model.model, path.encode("utf-8"))
+                if not handle:
+                    raise ModelError(f"llama.cpp could not read the LoRA adapter {path}.",
+                                     "export it again for this base: lingxi tune export NAME")
+                self.timings["init_s"].append(time.perf_counter() - started)
+                self.handles[(attr, path)] = handle
+            handles.append(handle)
+        started = time.perf_counter()
+        n = len(handles)
+        array = (llama_cpp.llama_adapter_lora_p_ctypes * n)(*handles) if n else None
+        scales = (ctypes.c_float * n)(*(s for _p, s in loras)) if n else None
+        if llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, array, n, scales):
+            raise ModelError(f"llama.cpp could not apply the LoRA adapters {[p for p, _ in loras]}.",
+                             "check that each adapter was exported for this base model")
+        # the cached prompt was computed with the previous adapters: reusing its prefix would leak
+        # the previous adapter's state into this answer
+        llm.reset()
+        self.timings["set_s"].append(time.perf_counter() - started)
+        self.active[attr] = loras
+        self.switches += 1
+
+    def close(self) -> None:
+        for attr, llm in list(self.llms.items()):
+            if llm is not None:
+                llm.close()  # frees the model, and with it the adapters loaded on it
+        self.llms.clear()
+        self.handles.clear()
+        self.active.clear()
+
+
+_bases: weakref.WeakValueDictionary[tuple, _Base] = weakref.WeakValueDictionary()
+_bases_lock = threading.Lock()
+
+
+def _shared_base(key: tuple) -> _Base:
+    with _bases_lock:
+        base = _bases.get(key)
+        if base is None:
+            base = _bases[key] = _Base()
+        return base
+
+
+def loaded_bases() -> list[dict[str, Any]]:
+    """The base models loaded in this process: their file, loads, adapter switches and adapter files."""
+    with _bases_lock:
+        items = list(_bases.items())
+    return [{"path": key[0], "loads": b.loads, "switches": b.switches, "loaded": any(b.llms.values()),
+             "adapters": sorted({p for _a, p in b.handles})} for key, b in items]
+
+
 # logprobs need llama.cpp to keep logits for every position (n_ctx x vocab floats);
 # that twin instance is loaded only when logprobs are asked for, with this context size.
 LOGPROBS_N_CTX = 2048
@@ -75,36 +150,66 @@ class LlamaCppChat:
         n_ctx: int = 4096,
         n_threads: int | None = None,
         chat_format: str | None = None,
+        loras: tuple[tuple[str, float], ...] = (),
     ) -> None:
         self.path = str(path)
         self.name = name or Path(self.path).stem
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.chat_format = chat_format
-        self._llm: Any = None
-        self._llm_logits: Any = None
+        self.loras = tuple((str(p), float(s)) for p, s in loras)  # LoRA GGUF files and their scales
         self._formatter: Any = None
-        self._lock = threading.RLock()  # llama.cpp contexts are not thread-safe
+        # every instance of the same file and settings shares one loaded base (and its lock):
+        # `smollm2`, `smollm2+a` and `smollm2+b` load the weights once and switch adapters per call
+        self._base = _shared_base((self.path, n_ctx, n_threads, chat_format))
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, settings: Settings | None = None) -> LlamaCppChat:
         if not spec.path:
             raise ModelError("A llamacpp model needs a 'path' to a GGUF file.", "set path = '/path/to/model.gguf'")
+        loras: list[tuple[str, float]] = []
+        if spec.adapters:
+            from lingxi.config import load_settings
+            from lingxi.models import adapted
+
+            settings = settings or load_settings()
+            for adapter, scale in spec.adapters.items():
+                adapted.check_base(adapter, spec, spec.model or spec.path, settings)
+                loras.append((str(adapted.gguf_path(adapter, settings)), scale))
         return cls(
             spec.path,
             name=spec.model,
             n_ctx=spec.n_ctx or (settings.n_ctx if settings else 4096),
             n_threads=spec.n_threads or (settings.n_threads if settings else None),
             chat_format=spec.chat_format,
+            loras=tuple(loras),
         )
 
     def __repr__(self) -> str:
         return f"LlamaCppChat(name={self.name!r}, path={self.path!r})"
 
+    @property
+    def _lock(self) -> threading.RLock:
+        return self._base.lock  # llama.cpp contexts are not thread-safe: one call at a time per loaded base
+
+    @property
+    def _llm(self) -> Any:
+        return self._base.llms.get("_llm")
+
+    @_llm.setter
+    def _llm(self, value: Any) -> None:
+        self._base.llms["_llm"] = value
+
+    @property
+    def _llm_logits(self) -> Any:
+        return self._base.llms.get("_llm_logits")
+
     # -- loading -------------------------------------------------------------
     def _load(self, logits_all: bool = False) -> Any:
+        """The loaded base (call with the lock held), with this instance's adapters applied."""
         attr = "_llm_logits" if logits_all else "_llm"
-        if getattr(self, attr) is None:
+        llm = self._base.llms.get(attr)
+        if llm is None:
             quiet_openmp()  # before llama.cpp's OpenMP runtime starts
             try:
                 from llama_cpp import Llama
@@ -125,18 +230,16 @@ class LlamaCppChat:
                 raise ModelError(
                     f"llama.cpp could not load {path}: {exc}.", "check that the file is a complete, valid GGUF model"
                 ) from exc
-            setattr(self, attr, llm)
+            self._base.llms[attr] = llm
+            self._base.loads += 1
             _loaded.add(self)
-        return getattr(self, attr)
+        self._base.use(attr, llm, self.loras)
+        return llm
 
     def close(self) -> None:
-        """Free the loaded contexts (the next call loads again)."""
+        """Free the loaded contexts (the next call loads again); shared with the other adapters of this base."""
         with self._lock:
-            for attr in ("_llm", "_llm_logits"):
-                llm = getattr(self, attr)
-                if llm is not None:
-                    llm.close()
-                    setattr(self, attr, None)
+            self._base.close()
 
     # -- chat ----------------------------------------------------------------
     def chat(self, messages: MessagesLike, params: SamplingParams | None = None, tools: list[dict] | None = None) -> Completion:

@@ -6,7 +6,8 @@ A model name is one of:
   ``openai:MODEL`` (base URL from settings) or ``openai:MODEL@http://host:port/v1``,
   ``scripted:reply`` (a fake that always answers "reply");
 - a path to a ``.gguf`` file, or an ``http(s)://…/v1`` URL (first model it serves;
-  add ``#MODEL`` to choose one).
+  add ``#MODEL`` to choose one);
+- any of these with LoRA adapters: ``smollm2+tutor``, ``smollm2+a:0.5+b:0.5`` (`lingxi.models.adapted`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import difflib
 from lingxi.config import ModelSpec, Settings, load_settings
 from lingxi.errors import ConfigError, PluginError
-from lingxi.models import packs
+from lingxi.models import adapted, packs
 from lingxi.models.base import ChatModel
 from lingxi.registry import Registry, default_registry
 
@@ -28,6 +29,9 @@ def parse(name: str, settings: Settings, registry: Registry) -> ModelSpec:
     known = aliases(settings)
     if name in known:
         return known[name]
+    if adapted.is_adapted(name):
+        base_name, adapters = adapted.split(name)
+        return adapted.attach(parse(base_name, settings, registry), base_name, adapters, settings)
     if name in packs.PACKS:
         raise ConfigError(f"The model '{name}' has not been pulled yet.", f"run: lingxi models pull {name}")
     if name.startswith(("http://", "https://")):

@@ -36,16 +36,27 @@ def _serve(conn: Any, name: str, settings: Settings) -> None:
 
     # the parent's wrappers trace and guard the calls (with the request's context); the child does neither
     off = settings.guard.model_copy(update={"profile": "off"})
-    model = open_chat(name, settings.model_copy(update={"trace": False, "guard": off}), cache=False)
+    quiet = settings.model_copy(update={"trace": False, "guard": off})
+    model = open_chat(name, quiet, cache=False)
+    variants = {name: model}  # other names on the same base (its adapters), opened on first use
     conn.send(("ready", {"provider": getattr(model, "provider", None), "name": getattr(model, "name", name),
                          "text": hasattr(model.wrapped, "complete"),
                          "stream_text": hasattr(model.wrapped, "stream_complete")}))
     while True:
         try:
-            method, args = conn.recv()
+            method, args, *variant = conn.recv()
         except EOFError:
             return
         try:
+            if method == "loaded_bases":  # what this child has loaded (the server's tests and bench read it)
+                from lingxi.models.llamacpp import loaded_bases
+
+                conn.send(("ok", loaded_bases()))
+                continue
+            target = variant[0] if variant else name
+            if target not in variants:  # e.g. smollm2+tutor in smollm2's child: the loaded base is shared
+                variants[target] = open_chat(target, quiet, cache=False)
+            model = variants[target]
             if method in _STREAMS:
                 for delta in getattr(model, method)(*args):
                     conn.send(("delta", delta))
@@ -134,20 +145,28 @@ class ProcessChat:
             self._proc.join(5)
         self._conn = None
 
+    def loaded_bases(self) -> list[dict[str, Any]]:
+        """The llama.cpp base models loaded in the child (`lingxi.models.llamacpp.loaded_bases`)."""
+        return self._call("loaded_bases")
+
+    def view(self, name: str) -> ProcessView:
+        """Another model name served by this child (an adapter of the same base: `smollm2+tutor`)."""
+        return ProcessView(self, name)
+
     # -- calls ------------------------------------------------------------------
-    def _call(self, method: str, *args: Any) -> Any:
+    def _call(self, method: str, *args: Any, variant: str | None = None) -> Any:
         with self._lock:
             self._start()
-            self._conn.send((method, args))
+            self._conn.send((method, args, variant or self.name))
             kind, value = self._receive()
             if kind == "error":
                 raise _rebuilt(*value)
             return value
 
-    def _stream(self, method: str, *args: Any) -> Iterator[Delta]:
+    def _stream(self, method: str, *args: Any, variant: str | None = None) -> Iterator[Delta]:
         with self._lock:
             self._start()
-            self._conn.send((method, args))
+            self._conn.send((method, args, variant or self.name))
             done = False
             try:
                 while True:
@@ -193,3 +212,36 @@ class ProcessChat:
 
     def tokenize(self, text: str) -> list[Token]:
         return self._call("tokenize", text)
+
+
+class ProcessView:
+    """A model name answered by another ProcessChat's child: one child, one loaded base, many adapters."""
+
+    serial = True
+
+    def __init__(self, owner: ProcessChat, name: str) -> None:
+        self.owner, self.name, self.provider = owner, name, owner.provider
+
+    def __repr__(self) -> str:
+        return f"ProcessView({self.name!r}, in={self.owner!r})"
+
+    def close(self) -> None:
+        """Nothing of its own to free: the child belongs to the owner."""
+
+    def chat(self, messages: Any, params: Any = None, tools: list[dict] | None = None) -> Completion:
+        return self.owner._call("chat", messages, params, tools, variant=self.name)
+
+    def stream(self, messages: Any, params: Any = None, tools: list[dict] | None = None) -> Iterator[Delta]:
+        return self.owner._stream("stream", messages, params, tools, variant=self.name)
+
+    def complete(self, prompt: str, params: Any = None) -> Completion:
+        return self.owner._call("complete", prompt, params, variant=self.name)
+
+    def stream_complete(self, prompt: str, params: Any = None) -> Iterator[Delta]:
+        return self.owner._stream("stream_complete", prompt, params, variant=self.name)
+
+    def count_tokens(self, text: str) -> int:
+        return self.owner._call("count_tokens", text, variant=self.name)
+
+    def tokenize(self, text: str) -> list[Token]:
+        return self.owner._call("tokenize", text, variant=self.name)

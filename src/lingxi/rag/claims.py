@@ -29,7 +29,7 @@ class ClaimCheck(BaseModel):
     supported: bool
     verdict: str  # entailed | contradicted | not stated
     score: float
-    check: str  # empty | number | negation | subject | lexical | nli | judge
+    check: str  # empty | number | negation | subject | anchor | lexical | nli | judge
     passage: str = ""  # the window of the passage compared (its best sentences)
     source: str = ""  # with a KB: the file of the passage, and its chunk and page
     chunk_id: str = ""

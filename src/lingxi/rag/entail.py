@@ -7,8 +7,9 @@
 Order of checks (the first that decides is recorded in ``check``):
 
 1. ``empty``    — the sentence states nothing (`checks.states_nothing`): never supported;
-2. ``number`` / ``negation`` / ``subject`` — rule vetoes on the aligned window (`checks.veto`):
-   a changed number or unit, a flipped polarity, a name the window does not have;
+2. ``number`` / ``negation`` / ``subject`` / ``anchor`` — rule vetoes on the aligned window (`checks.veto`):
+   a changed number or unit, a flipped polarity, a name the window does not have, an answer taken
+   from a part of the passage about something else than the question;
 3. ``lexical``  — across languages, a number or Latin-script word of the sentence missing from the
    passage (`verify.cross_lingual_facts`) refuses the pair; within a language, the calibrated words + cosine rule (`Thresholds.support_lexical`
    of the sentence's new terms stated in one passage sentence, and the e5 cosine of sentence and
@@ -27,6 +28,12 @@ Order of checks (the first that decides is recorded in ``check``):
    ``entailed`` / ``contradicted`` / ``not stated`` confirms what the head passed.
 
 Without an embedder only the rules and the lexical rule decide (``check="lexical"``).
+
+``mode="topic"`` judges syllabus topics rather than claims (the curriculum-coverage check): a
+topic is often a fragment without a predicate (「光的直线传播」, "the water cycle"), which rule 1
+refuses as a claim. In topic mode such a fragment is covered by a passage that holds the calibrated
+share of its words (`Thresholds.support_lexical` of the fragment's terms over the whole passage;
+``check="topic"``); a topic that is a full sentence is judged as a claim.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ from lingxi.rag import checks
 from lingxi.rag import lang as L
 
 Verdict = Literal["entailed", "contradicted", "not stated"]
+Mode = Literal["claim", "topic"]
+MODES = ("claim", "topic")
 HEAD_FILE = "verifier_head.json"
 PREFILTER_LEXICAL = 0.5  # same-language pairs below this share of new terms in one window never reach the head
 NO_VECTOR_LEXICAL = 0.75  # without embeddings: the calibrated words-only rule (Thresholds.support_lexical)
@@ -54,8 +63,8 @@ NO_VECTOR_LEXICAL = 0.75  # without embeddings: the calibrated words-only rule (
 class Judgement:
     supported: bool
     verdict: Verdict
-    score: float  # the head's probability of entailment (0 when a rule decided)
-    check: str  # empty | number | negation | subject | lexical | nli | judge
+    score: float  # the head's probability of entailment (0 when a rule decided; in topic mode the words' share)
+    check: str  # empty | number | negation | subject | anchor | lexical | nli | judge | topic
     window: str = ""  # the passage sentences the claim was compared with
     lexical: float = 0.0
     cross: bool = False  # sentence and passage in different languages
@@ -94,8 +103,10 @@ class Entailment:
     """Judges (sentence, passage) pairs; `embedder` has ``embed(texts, kind)`` (e5), or is None."""
 
     def __init__(self, embedder: Any = None, judge_model: Any = None, threshold: float | None = None,
-                 cross_threshold: float | None = None) -> None:  # fmt: skip
-        self.embedder, self.judge_model = embedder, judge_model
+                 cross_threshold: float | None = None, mode: Mode = "claim") -> None:  # fmt: skip
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        self.embedder, self.judge_model, self.mode = embedder, judge_model, mode
         self.threshold, self.cross_threshold = threshold, cross_threshold
         from lingxi.rag.answer import Thresholds
 
@@ -130,6 +141,11 @@ class Entailment:
 
         window = checks.align(sentence, passage, question)
         rule = checks.veto(sentence, window, question, passage)
+        if rule == "empty" and self.mode == "topic":  # a topic, not a claim: covered by a passage that holds its words
+            share = lexical_support(sentence, passage, question)
+            ok = share >= self.words.support_lexical
+            return Judgement(ok, "entailed" if ok else "not stated", round(share, 4), "topic" if ok else "empty",
+                             window, share), None
         if rule is not None:
             verdict: Verdict = "contradicted" if rule in ("number", "negation") else "not stated"
             return Judgement(False, verdict, 0.0, rule, window), None

@@ -184,11 +184,12 @@ class _Score:
 
 def verify(
     claims: Sequence[Claim], sources: Sequence[Source], question: str = "", vectors: Vectors | None = None,
-    thresholds: Thresholds | None = None, judge: Any = None,
+    thresholds: Thresholds | None = None, judge: Any = None, mode: str = "claim",
 ) -> list[SentenceVerdict]:  # fmt: skip
     """One verdict per claim: a claim is supported by a passage only when the passage entails it
     (`lingxi.rag.entail`: rule checks, then the learned head on the e5 vectors the KB holds).
-    `judge` is an `Entailment` to use (default: one over the KB's embedder)."""
+    `judge` is an `Entailment` to use (default: one over the KB's embedder, in `mode`: "claim",
+    or "topic" for syllabus topics, which may be fragments without a predicate)."""
     from lingxi.rag.entail import Entailment
 
     t = thresholds or Thresholds()
@@ -196,7 +197,7 @@ def verify(
     svecs, cvecs = _embeddings(claims, sources, vectors)
     if judge is None or svecs is None:  # no vectors stored yet: the rules and words alone, as fast as before
         judge = Entailment(vectors.kb.embedder if svecs is not None else None,
-                           threshold=t.support_head, cross_threshold=t.support_head_cross)  # fmt: skip
+                           threshold=t.support_head, cross_threshold=t.support_head_cross, mode=mode)  # fmt: skip
     out = []
     for i, claim in enumerate(claims):
         scores = _scores(claim.text, sources, question, svecs, i, cvecs, judge)
@@ -263,6 +264,7 @@ def _verdict(claim: Claim, scores: list[_Score], by_n: dict[int, Source]) -> Sen
 
 WHY = {"empty": "the sentence states nothing", "number": "a number or its unit differs from the passage",
        "negation": "the passage states the opposite (negation)", "subject": "a name in it is not in the passage",
+       "anchor": "the passage says it of something else than the question asks about",
        "lexical": "the passage does not state it in one place", "nli": "the passage does not entail it",
        "judge": "the judge model found it not stated"}  # fmt: skip
 

@@ -107,7 +107,7 @@ def _run(srv: Any, fields: dict[str, Any], task: str, granularity: list[str]) ->
     transcriber = open_transcriber(_transcriber_name(fields["model"], srv.settings), srv.settings)
     with _LOCK:
         return transcriber.transcribe(samples, language=fields.get("language"), task=task,
-                                      word_timestamps="word" in granularity)
+                                      word_timestamps="word" in granularity, prompt=fields["prompt"])
 
 
 async def _transcribe(request: Request, task: str) -> Response:
@@ -123,7 +123,8 @@ async def _transcribe(request: Request, task: str) -> Response:
     if form.language and not form.language.isalpha():
         raise ApiError(400, f"Unknown language '{form.language}'; use an ISO-639-1 code such as zh or en.",
                        param="language", code="invalid_value")
-    args = {**fields, "model": form.model, "language": (form.language or None) if task == "transcribe" else None}
+    args = {**fields, "model": form.model, "language": (form.language or None) if task == "transcribe" else None,
+            "prompt": (form.prompt or "").strip() or None}
     try:
         t = await asyncio.to_thread(_run, srv, args, task, granularity)
     except LingxiError as exc:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lingxi.config import ModelSpec, Settings
-from lingxi.errors import ConfigError
+from lingxi.errors import ConfigError, ModelError
+from lingxi.models import adapted
 from lingxi.models.base import ChatModel
 from lingxi.models.funnel import LOCAL_PROVIDERS, calling, open_chat
 from lingxi.models.resolve import aliases, parse
@@ -29,39 +30,51 @@ from lingxi.redact import redact
 from lingxi.registry import default_registry
 from lingxi.serve.errors import ApiError
 from lingxi.serve.settings import ServeSettings
+from lingxi.tune.adapters import list_adapters
 
 MAX_OPEN = 64  # models a server keeps open; the least recently used idle one is closed first
 
 
 class Gate:
-    """Lets `limit` calls run at once; up to `max_waiting` more wait, first come first served."""
+    """Lets `limit` calls run at once; up to `max_waiting` more wait.
+
+    Waiters queue per key (the model name: `smollm2`, `smollm2+a`, ... share one base model's
+    gate) and a freed slot goes to the keys in turn, first come first served within a key: a burst
+    for one adapter cannot starve the others."""
 
     def __init__(self, limit: int, max_waiting: int, timeout_s: float) -> None:
         self.limit, self.max_waiting, self.timeout_s = limit, max_waiting, timeout_s
         self.active = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self.running: dict[str, int] = {}  # slots held per key
+        self._queues: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return sum(len(q) for q in self._queues.values())
 
-    async def acquire(self, name: str) -> float:
+    def counts(self, key: str) -> tuple[int, int]:
+        """(running, waiting) for one key."""
+        return self.running.get(key, 0), len(self._queues.get(key, ()))
+
+    async def acquire(self, name: str, key: str | None = None) -> float:
         """Wait for a slot; return the seconds spent waiting."""
-        if self.active < self.limit and not self._waiters:
+        key = name if key is None else key
+        if self.active < self.limit and not self.waiting:
             self.active += 1
+            self.running[key] = self.running.get(key, 0) + 1
             return 0.0
-        if len(self._waiters) >= self.max_waiting:
+        if self.waiting >= self.max_waiting:
             raise ApiError(503, f"The model '{name}' is busy: {self.active} request(s) running and "
-                           f"{len(self._waiters)} waiting, which is all its queue holds. Retry in a moment.",
+                           f"{self.waiting} waiting, which is all its queue holds. Retry in a moment.",
                            code="queue_full", headers={"Retry-After": "1"})
         started = time.perf_counter()
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
+        self._queues.setdefault(key, deque()).append(fut)
         try:
             async with asyncio.timeout(self.timeout_s):
                 await fut
         except (TimeoutError, asyncio.CancelledError) as exc:
-            self._give_up(fut)
+            self._give_up(key, fut)
             if isinstance(exc, TimeoutError):
                 raise ApiError(503, f"The model '{name}' stayed busy for {self.timeout_s:g}s while this request "
                                "waited in its queue. Retry later or raise --queue-timeout.",
@@ -69,21 +82,36 @@ class Gate:
             raise
         return time.perf_counter() - started
 
-    def _give_up(self, fut: asyncio.Future[None]) -> None:
+    def _give_up(self, key: str, fut: asyncio.Future[None]) -> None:
         if fut.done() and not fut.cancelled():
-            self.release()  # the slot arrived just as we left: pass it on
+            self.release(key)  # the slot arrived just as we left: pass it on
             return
         fut.cancel()
-        try:
-            self._waiters.remove(fut)
-        except ValueError:
-            pass
+        queue = self._queues.get(key)
+        if queue is not None:
+            try:
+                queue.remove(fut)
+            except ValueError:
+                pass
+            if not queue:
+                del self._queues[key]
 
-    def release(self) -> None:
-        """Hand the slot to the longest waiter, or free it. Call on the event loop."""
-        while self._waiters:
-            fut = self._waiters.popleft()
+    def release(self, key: str | None = None) -> None:
+        """Give back `key`'s slot: hand it to the next key's longest waiter (keys in turn), or free it.
+        Call on the event loop."""
+        if key is not None and key in self.running:
+            self.running[key] -= 1
+            if not self.running[key]:
+                del self.running[key]
+        while self._queues:
+            key, queue = next(iter(self._queues.items()))
+            fut = queue.popleft()
+            if queue:
+                self._queues.move_to_end(key)  # this key had its turn
+            else:
+                del self._queues[key]
             if not fut.done():
+                self.running[key] = self.running.get(key, 0) + 1
                 fut.set_result(None)
                 return
         self.active -= 1
@@ -97,10 +125,19 @@ class Served:
     gate: Gate
     spec: ModelSpec | None = None
     calls: int = field(default=0)
+    base: str | None = None  # the loaded base model it shares with its adapters (a GGUF path)
 
     @property
     def local(self) -> bool:
         return self.gate.limit == 1
+
+
+@dataclass
+class SharedBase:
+    """One loaded base model shared by its names (`smollm2`, `smollm2+a`, ...): one gate, one worker child."""
+
+    gate: Gate
+    worker: Any = None  # the ProcessChat whose child holds the base (isolated serving), else None
 
 
 class ModelPool:
@@ -110,13 +147,19 @@ class ModelPool:
         self.settings, self.serve = settings, serve
         self.overrides = dict(models or {})
         self._served: OrderedDict[str, Served] = OrderedDict()
+        self._bases: dict[tuple, SharedBase] = {}  # one loaded base (gate, worker) per GGUF and its settings
         self._catalog: set[str] = set()
         self._catalog_at = float("-inf")
         self.executor = ThreadPoolExecutor(max_workers=serve.remote_concurrency + 32, thread_name_prefix="lingxi-model")
 
     def catalog(self) -> dict[str, str]:
-        """Model names this server lists, with the provider of each."""
-        out = {name: spec.provider for name, spec in aliases(self.settings).items()}
+        """Model names this server lists, with the provider of each (adapters as BASE+NAME)."""
+        known = aliases(self.settings)
+        out = {name: spec.provider for name, spec in known.items()}
+        for a in list_adapters(self.settings):
+            spec = known.get(a["base"] or "")
+            if spec is not None and spec.provider == "llamacpp" and a["status"] == "trained":
+                out[f"{a['base']}+{a['name']}"] = "llamacpp"
         out.update({name: getattr(m, "provider", "custom") for name, m in self.overrides.items()})
         return out
 
@@ -129,7 +172,7 @@ class ModelPool:
         return served
 
     def _evict(self) -> None:
-        idle = [n for n, s in self._served.items() if not s.gate.active and not s.gate.waiting]
+        idle = [n for n, s in self._served.items() if s.gate.counts(n) == (0, 0)]
         while len(self._served) > MAX_OPEN and idle:
             _close(self._served.pop(idle.pop(0)).model)
 
@@ -140,16 +183,49 @@ class ModelPool:
         else:
             spec = self._spec(name)
             isolate = self.serve.isolate == "all" or (self.serve.isolate == "local" and spec.provider in LOCAL_PROVIDERS)
+            shared = self._shared(spec, name, isolate)
             try:
-                model = open_chat(name, self._settings(), cache=False, isolate=isolate)
+                model = open_chat(name, self._settings(), cache=False, isolate=isolate,
+                                  worker=shared.worker if shared else None)
             except ConfigError as exc:
                 raise ApiError(500, f"The model '{name}' is misconfigured on this server: {exc}",
                                code="model_misconfigured") from exc
+            if shared is not None:
+                return Served(name=name, model=model, provider=spec.provider, gate=shared.gate, spec=spec,
+                              base=spec.path)
         provider = getattr(model, "provider", None) or (spec.provider if spec else "custom")
         serial = bool(getattr(model, "serial", provider in LOCAL_PROVIDERS))
         limit = 1 if serial else self.serve.remote_concurrency
         gate = Gate(limit, self.serve.queue_size, self.serve.queue_timeout_s)
         return Served(name=name, model=model, provider=provider, gate=gate, spec=spec)
+
+    def _shared(self, spec: ModelSpec, name: str, isolate: bool) -> SharedBase | None:
+        """The one loaded base behind a llama.cpp name and all its adapters: one gate, one worker child."""
+        if spec.provider != "llamacpp":
+            return None
+        key = (spec.path, spec.n_ctx, spec.n_threads, spec.chat_format, isolate)
+        shared = self._bases.get(key)
+        if shared is None:
+            worker = None
+            if isolate:
+                from lingxi.models.worker import ProcessChat
+
+                # the child opens the plain base first: a broken adapter then fails its own calls only
+                first = adapted.split(name)[0] if adapted.is_adapted(name) else name
+                worker = ProcessChat(first, self._settings(), provider="llamacpp")
+            gate = Gate(1, self.serve.queue_size, self.serve.queue_timeout_s)
+            shared = self._bases[key] = SharedBase(gate=gate, worker=worker)
+        return shared
+
+    def bases(self) -> list[dict[str, Any]]:
+        """The shared bases: their model names, and (for a worker child) its process id."""
+        out = []
+        for (path, *_rest), shared in self._bases.items():
+            names = sorted(s.name for s in self._served.values() if s.gate is shared.gate)
+            pid = getattr(getattr(shared.worker, "_proc", None), "pid", None)
+            out.append({"path": redact(str(path)), "names": names, "pid": pid,
+                        "running": shared.gate.active, "waiting": shared.gate.waiting})
+        return out
 
     def _settings(self) -> Settings:
         """The settings models are opened with (no trace rows when the server's tracing is off)."""
@@ -157,6 +233,8 @@ class ModelPool:
 
     def _spec(self, name: str) -> ModelSpec:
         known = self.catalog()
+        if adapted.is_adapted(name) and name.split("+", 1)[0] in known:
+            known[name] = "llamacpp"  # a mix (smollm2+a:0.5+b) of listed adapters: checked by parse
         if name not in known and not self.serve.allow_any_model:
             raise ApiError(404, f"The model '{name}' does not exist on this server. Served models: "
                            f"{', '.join(sorted(known))} (GET /v1/models lists them).",
@@ -165,18 +243,23 @@ class ModelPool:
             return parse(name, self.settings, default_registry())
         except ConfigError as exc:
             raise ApiError(404, f"The model '{name}' does not exist: {exc}", param="model", code="model_not_found") from exc
+        except ModelError as exc:  # an adapter trained on another base
+            raise ApiError(400, f"The model '{name}' cannot be served: {exc}", param="model",
+                           code="adapter_base_mismatch") from exc
 
     def status(self) -> dict[str, dict[str, Any]]:
-        return {redact(s.name): {"provider": s.provider, "running": s.gate.active, "waiting": s.gate.waiting,
-                                 "calls": s.calls} for s in self._served.values()}
+        return {redact(s.name): {"provider": s.provider, **dict(zip(("running", "waiting"), s.gate.counts(s.name))),
+                                 "calls": s.calls, **({"base": redact(s.base)} if s.base else {})}
+                for s in self._served.values()}
 
     def gauges(self) -> dict[str, dict[str, int]]:
         """Requests running and waiting per model label (for /metrics)."""
         out: dict[str, dict[str, int]] = {}
         for s in list(self._served.values()):
             g = out.setdefault(self.label(s.name), {"running": 0, "waiting": 0})
-            g["running"] += s.gate.active
-            g["waiting"] += s.gate.waiting
+            running, waiting = s.gate.counts(s.name)
+            g["running"] += running
+            g["waiting"] += waiting
         return out
 
     def label(self, name: str) -> str:
@@ -191,34 +274,37 @@ class ModelPool:
 
         The call runs in a copy of the caller's context (route, key, observer: see
         `lingxi.models.funnel.calling`) with the seconds it queued, so its trace carries them."""
-        queue_s = await served.gate.acquire(served.name)
+        queue_s = await served.gate.acquire(served.name, served.name)
         served.calls += 1
         run = _in_context(fn, queue_s)
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.executor, run, *args)
         except BaseException:
-            served.gate.release()
+            served.gate.release(served.name)
             raise
-        fut.add_done_callback(lambda _f: served.gate.release())  # only when the thread is really done
+        fut.add_done_callback(lambda _f: served.gate.release(served.name))  # only when the thread is really done
         return await asyncio.shield(fut), queue_s
 
     async def stream(self, served: Served, make: Callable[[], Iterator[Any]]) -> tuple[ThreadStream, float]:
         """Start a stream behind the model's gate; the gate opens again when its thread ends."""
-        queue_s = await served.gate.acquire(served.name)
+        queue_s = await served.gate.acquire(served.name, served.name)
         served.calls += 1
         stream = ThreadStream(make, self.serve.stream_pace_s)
         try:
             fut = asyncio.get_running_loop().run_in_executor(self.executor, _in_context(stream.produce, queue_s))
         except BaseException:
-            served.gate.release()
+            served.gate.release(served.name)
             raise
-        fut.add_done_callback(lambda _f: served.gate.release())
+        fut.add_done_callback(lambda _f: served.gate.release(served.name))
         return stream, queue_s
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
         for served in list(self._served.values()):
             _close(served.model)
+        for shared in self._bases.values():
+            if shared.worker is not None:
+                shared.worker.close()
 
 
 def _close(model: Any) -> None:

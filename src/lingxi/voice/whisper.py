@@ -40,7 +40,7 @@ class FasterWhisper:
     def _folder(self) -> Path:
         path = self.spec.path or ""
         if path.startswith("pack:"):
-            from lingxi.voice import packs
+            from lingxi.models import packs
 
             return packs.locate(path[5:], self.settings)
         from lingxi.models.files import resolve_path
@@ -67,14 +67,16 @@ class FasterWhisper:
         return self._model
 
     def transcribe(self, audio: str | Path | np.ndarray, language: str | None = None, *, task: str = "transcribe",
-                   word_timestamps: bool = False, progress: Progress | None = None) -> Transcript:
+                   word_timestamps: bool = False, progress: Progress | None = None,
+                   prompt: str | None = None) -> Transcript:
         samples = audio if isinstance(audio, np.ndarray) else decode(audio)
         if self.spec.language and language not in (None, self.spec.language):
             raise ModelError(f"The speech model '{self.name}' knows only '{self.spec.language}', not '{language}'.",
                              "use whisper-base for other languages: --model whisper-base")
         language = language or self.spec.language
         model = self._load()
-        prompt = self.settings.voice.zh_prompt if language == "zh" and task == "transcribe" else None
+        if language == "zh" and task == "transcribe":  # the simplified-characters prompt first, then the caller's words
+            prompt = self.settings.voice.zh_prompt + (prompt or "")
         started = time.perf_counter()
         segments, info = model.transcribe(samples, language=language, task=task, beam_size=self.spec.beam_size,
                                           word_timestamps=word_timestamps, initial_prompt=prompt,

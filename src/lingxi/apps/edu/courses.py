@@ -13,7 +13,9 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,24 @@ from lingxi.errors import ConfigError, StoreError
 
 _NAME = re.compile(r"^[\w][\w.-]{0,56}$")
 DEFAULTS: dict[str, Any] = {"socratic": True, "homework_policy": True, "model": None, "embedding": "e5"}
+# the settings whose home holds the courses: None (the environment's home), or a running server's (see `home`)
+_home: ContextVar[Any] = ContextVar("lingxi_edu_home", default=None)
+
+
+@contextmanager
+def home(settings: Any) -> Iterator[None]:
+    """Courses, students, roles and knowledge bases read inside the block come from `settings`' home
+    (the server runs each /v1/edu/ request in its own settings this way)."""
+    token = _home.set(settings)
+    try:
+        yield
+    finally:
+        _home.reset(token)
+
+
+def home_settings() -> Any:
+    """The settings of the home in use (None: the environment's)."""
+    return _home.get()
 
 
 @dataclass
@@ -41,7 +61,7 @@ class Course:
         if self._kb is None:
             from lingxi import KnowledgeBase
 
-            self._kb = KnowledgeBase.open(self.kb_name)
+            self._kb = KnowledgeBase.open(self.kb_name, settings=_home.get())
         return self._kb
 
     def students(self) -> list[dict[str, Any]]:
@@ -59,7 +79,7 @@ class _db:
     """A short-lived connection to the home database (closed on exit)."""
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn = connect()
+        self.conn = connect(_home.get())
         return self.conn
 
     def __exit__(self, *exc: Any) -> None:
@@ -94,7 +114,7 @@ def create_course(
         if conn.execute("SELECT 1 FROM edu_courses WHERE name = ?", (name,)).fetchone():
             raise StoreError(f"A course named '{name}' already exists.", f"use it, or remove it: lingxi edu course rm {name}")
     conf = {**DEFAULTS, **(settings or {}), "embedding": embedding if isinstance(embedding, str) else "custom"}
-    kb = KnowledgeBase.create(f"edu-{name}", embedding=embedding, exist_ok=True)
+    kb = KnowledgeBase.create(f"edu-{name}", embedding=embedding, exist_ok=True, settings=_home.get())
     kb.ingest(src, progress=progress)
     with db() as conn:
         conn.execute("BEGIN")

@@ -6,7 +6,8 @@
 
 An objective is cut into its parts (at commas, colons, semicolons; learning verbs such as 知道 /
 理解 / understand removed) and each part is checked against the course's best passages with the
-RAG verifier. All parts supported: `covered`; some, or words close to the threshold: `partial`;
+RAG verifier in its topic mode (a part such as 「光的直线传播」 is a topic, not a claim: a passage
+covers it when it holds the topic's words; see `lingxi.rag.entail`). All parts supported: `covered`; some, or words close to the threshold: `partial`;
 none: `missing`. The gap report adds the tutor's abstentions — questions students asked that the
 material could not answer — clustered and named with `lingxi.nlp.cluster`.
 """
@@ -21,8 +22,6 @@ from typing import Any
 from lingxi.apps.edu import evidence as E
 from lingxi.apps.edu.courses import Course, db
 from lingxi.apps.edu.syllabus import Objective
-from lingxi.rag.answer import Thresholds
-from lingxi.rag.verify import lexical_support
 
 _SPLIT = re.compile(r"[，,；;：:。]|例如|比如|解释|说明|以及|和|such as|e\.g\.|\band\b")
 _VERBS = re.compile(r"^(?:并且|并|能够|能|会|知道|理解|了解|掌握|认识|区分|说出|举出|解释|描述|学会|用|运用|初步|"
@@ -72,18 +71,17 @@ def judge(objective: Objective, kb: Any, materials: list[str], k: int = 4) -> tu
     material supports (one retrieval and one verifier call per objective)."""
     ps = parts(objective.objective)
     sources = E.passages(kb, " ".join(ps), k=max(k, 2 * len(materials)))
-    verdicts = E.check(ps, sources, kb, cite_all=True) or [None] * len(ps)
+    verdicts = E.check(ps, sources, kb, cite_all=True, mode="topic") or [None] * len(ps)
     by_n = {s.n: s for s in sources}
     scores, cites, ok, row = [], [], 0, [0.0] * len(materials)
     col = {m: i for i, m in enumerate(materials)}
     for part, v in zip(ps, verdicts, strict=True):
-        topic = _topic_sources(part, v, sources)
-        if topic or (v is not None and v.verdict == "supported"):
+        if v is not None and v.verdict == "supported":
             ok += 1
-            scores.append(max(v.lexical if v is not None else 0.0, 0.75))
-            best = topic or sorted(v.citations, key=lambda n: by_n[n].score, reverse=True)
+            scores.append(max(v.lexical, 0.75))
+            best = v.citations if v.check == "topic" else sorted(v.citations, key=lambda n: by_n[n].score, reverse=True)
             cites.append({**E.citation(by_n[best[0]], part), "part": part})
-            for m in {E.file_name(by_n[n].source) for n in (topic or v.citations)}:
+            for m in {E.file_name(by_n[n].source) for n in v.citations}:
                 if m in col:
                     row[col[m]] += 1 / len(ps)
         else:
@@ -93,18 +91,6 @@ def judge(objective: Objective, kb: Any, materials: list[str], k: int = 4) -> tu
     unique = list({(c["chunk_id"], c["quote"]): c for c in cites}.values())
     return ({**objective.to_dict(), "parts": ps, "status": status, "score": score, "citations": unique},
             [round(x, 3) for x in row])
-
-
-def _topic_sources(part: str, verdict: Any, sources: list[Any]) -> list[int]:
-    """An objective's part is often a topic, not a claim (「光的直线传播」): the verifier calls such a
-    fragment "states nothing" (check `empty`), which is right for an answer and wrong for a syllabus.
-    For those parts only, a passage covers the topic when it holds the calibrated share of its words
-    (the words-only support rule, `Thresholds.support_lexical`); the sources that do, best first."""
-    if verdict is None or getattr(verdict, "check", "") != "empty":
-        return []
-    need = Thresholds().support_lexical
-    held = [(lexical_support(part, " ".join([*s.headings, s.text])), s) for s in sources]
-    return [s.n for share, s in sorted(held, key=lambda x: (-x[0], -x[1].score)) if share >= need]
 
 
 def coverage(course: Course, *, k: int = 4, gaps: bool = True, model: Any = None) -> CoverageReport:

@@ -27,10 +27,11 @@ def vectors_for(kb: Any, sources: Sequence[Source]) -> Vectors | None:
 
 
 def check(sentences: Sequence[str], sources: Sequence[Source], kb: Any = None, question: str = "", *,
-          cite_all: bool = False) -> list[Any]:
+          cite_all: bool = False, mode: str = "claim") -> list[Any]:
     """One verdict (lingxi.rag.SentenceVerdict) per sentence, judged against `sources`; a text the
     splitter cuts into several claims is supported only when every one of them is (its weakest
-    verdict is returned). Empty when there are no sources."""
+    verdict is returned). Empty when there are no sources. `mode="topic"` judges syllabus topics
+    (the verifier's topic mode: a fragment is covered by a passage holding its words)."""
     if not sources:
         return []
     groups = [split_claims(s) for s in sentences]
@@ -39,7 +40,8 @@ def check(sentences: Sequence[str], sources: Sequence[Source], kb: Any = None, q
             for c in g:
                 c.cited = [x.n for x in sources]
     flat = [c for g in groups for c in g]
-    verdicts = iter(verify(flat, list(sources), question, vectors_for(kb, sources) if kb is not None else None) if flat else [])
+    vectors = vectors_for(kb, sources) if kb is not None else None
+    verdicts = iter(verify(flat, list(sources), question, vectors, mode=mode) if flat else [])
     out = []
     for g in groups:
         vs = [next(verdicts) for _ in g]

@@ -214,6 +214,9 @@ def make_plan(
     data = _ask(chat, course, topic, audience, minutes, SCHEMA) if chat is not None else None
     plan = {"topic": topic, "audience": audience, "minutes": minutes, "origin": "model" if data else "course",
             **(data or fallback(course, topic, audience, minutes))}  # fmt: skip
+    if chat is not None:  # what the model itself got right, before the fallback and the minutes repair
+        plan["generation"] = {"schema_valid": data is not None,
+                              "minutes_added_up": data is not None and sum(int(s.get("minutes") or 0) for s in data["timeline"]) == minutes}
     plan["timeline"] = repair_minutes(plan["timeline"], minutes)
     return verify_plan(plan, course, topic, unsupported=unsupported)
 

@@ -134,6 +134,9 @@ def solve(problem: str, model: Any = None, *, method: str = "pal", sandbox: Any 
     if r.answer is None:
         err = (r.run.error or r.run.stderr[-300:]) if r.run is not None else "no program"
         return Solution(problem, None, [], r.code, "pal", False, f"the program failed: {err}".strip())
+    if to_fraction(r.answer) is None:  # a list, a string, a dict: not an answer to a word problem
+        return Solution(problem, None, [], r.code, "pal", False,
+                        f"the program returned {str(r.answer)[:80]!r}, not a number; try again or rephrase the problem")
     steps = _trace(r.code, box) or [ln.strip() for ln in r.code.splitlines() if "=" in ln and not ln.strip().startswith("#")]
     return Solution(problem, normalize(r.answer), steps, r.code, "pal", True)
 

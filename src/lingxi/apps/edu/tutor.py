@@ -109,8 +109,10 @@ def _cite(c: Any, level: int) -> dict[str, Any]:
     return d
 
 
-def tutor_turn(course: Course, student: str, message: str, *, model: Any = None) -> dict[str, Any]:
-    """One tutoring turn for `student`; returns text, citations, hint level and practice suggestions."""
+def tutor_turn(course: Course, student: str, message: str, *, model: Any = None, mode: str = "auto") -> dict[str, Any]:
+    """One tutoring turn for `student`; returns text, citations, hint level and practice suggestions.
+    `mode` is `lingxi.ask`'s: auto (generate, fall back to extraction), generate or extractive (the
+    verified passage sentences themselves, no model: what a model too small for Chinese should use)."""
     import lingxi
 
     model = model if model is not None else course.settings.get("model")
@@ -122,7 +124,8 @@ def tutor_turn(course: Course, student: str, message: str, *, model: Any = None)
         s = Session.open(session_name(course, student), kb=course.kb_name, memory="entity")
         s.record(message, message, lingxi.Answer(question=message, text=out["text"], lang="zh"))
     else:
-        answer = lingxi.ask(message, kb=course.kb(), model=model, session=session_name(course, student), memory="entity")
+        answer = lingxi.ask(message, kb=course.kb(), model=model, session=session_name(course, student), mode=mode,
+                            memory="entity")
         text = answer.text if answer.abstained or level >= 3 else _socratic(answer, level)
         out = {"text": text, "kind": "grounded", "answer": answer.text if level >= 3 else None, "abstained": answer.abstained,
                "citations": [_cite(c, level) for c in answer.citations], "mode": answer.mode}

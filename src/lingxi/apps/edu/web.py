@@ -17,6 +17,12 @@ and its own mastery; coverage, plans, quizzes and grading need a teacher or admi
     GET  /v1/edu/courses/{c}/mastery?student=S    mastery per objective
     POST /v1/edu/solve                            {"problem"}
     POST /v1/edu/export                           {"kind": "quiz"|"plan", "data", "format": "md"|"docx"} -> the file
+
+Each route works in the running server's settings (its home: courses, keys, knowledge bases) and
+its models: an action that generates takes the course's model, else the server's default, from
+the server's pool (`lingxi.serve.pool`), waits in that model's queue like a chat request, and runs
+on a budget (`lingxi.apps.edu.budget`): at most the server's default_max_tokens per model call
+and TIMEOUT_S in all, after which the request gets a 504 saying to ask for less.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lingxi.errors import LingxiError, StoreError
+from lingxi.errors import LingxiError, ModelError, StoreError
 
 router = APIRouter()
+TIMEOUT_S = 25.0  # one /v1/edu/ action, model calls included (clients commonly give up at 30 s)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -86,8 +93,10 @@ def _api_error(status: int, message: str, code: str) -> Exception:
 
 
 class Who:
-    def __init__(self, role: str, student: str | None, courses: list[str] | None) -> None:
+    def __init__(self, role: str, student: str | None, courses: list[str] | None, srv: Any = None,
+                 caller: Any = None) -> None:
         self.role, self.student, self.courses = role, student, courses  # courses None: all
+        self.srv, self.caller = srv, caller  # the running server (lingxi.serve.state.Server) and its caller
 
     def need(self, action: str) -> None:
         from lingxi.apps.edu.roles import ALLOWED
@@ -102,34 +111,75 @@ class Who:
         if self.courses is not None and name not in self.courses:
             raise _api_error(404, f"No course named '{name}' among yours.", "course_not_found")
         try:
-            return open_course(name)
+            with self.home():
+                return open_course(name)
         except StoreError as exc:
             raise _api_error(404, exc.message, "course_not_found") from exc
 
+    def home(self) -> Any:
+        from lingxi.apps.edu.courses import home
+
+        return home(self.srv.settings if self.srv is not None else None)
+
+    async def run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` in a worker thread, in the server's home; lingxi errors become 400s."""
+        def work() -> Any:
+            with self.home():
+                return fn(*args, **kwargs)
+
+        try:
+            return await asyncio.to_thread(work)
+        except LingxiError as exc:
+            raise _api_error(400, exc.message + (f" ({exc.hint})" if exc.hint else ""), "edu_error") from exc
+
+    async def generate(self, route: str, course: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, model=M, **kwargs)` with M the course's (else the server's default) model from the
+        server's pool, behind that model's queue, on the request's budget (TIMEOUT_S; each call at most the
+        server's default_max_tokens)."""
+        from lingxi.apps.edu.budget import OutOfTime, bounded
+        from lingxi.serve.errors import from_exception
+
+        srv = self.srv
+        name = ((course.settings.get("model") if course is not None else None) or srv.settings.default_model)
+        served = srv.pool.get(name)
+
+        def work() -> Any:
+            with self.home():
+                return fn(*args, model=bounded(served.model, TIMEOUT_S, srv.serve.default_max_tokens), **kwargs)
+
+        with srv.calling(route, self.caller):
+            try:
+                async with asyncio.timeout(TIMEOUT_S + 5):  # the budget stops new calls; this, one that hangs
+                    result, _queue_s = await srv.pool.call(served, work)
+            except (TimeoutError, OutOfTime) as exc:
+                raise _api_error(504, f"{route} ran out of time ({TIMEOUT_S:g} s) before it was done; ask for less "
+                                 "(fewer questions, a shorter problem) or retry when the server is less busy.",
+                                 "edu_timeout") from exc
+            except ModelError as exc:  # as the chat routes report it (503 for a crashed worker, ...)
+                raise from_exception(exc) from exc
+            except LingxiError as exc:
+                raise _api_error(400, exc.message + (f" ({exc.hint})" if exc.hint else ""), "edu_error") from exc
+        return result
+
 
 def who(request: Request) -> Who:
-    from lingxi.apps.edu.courses import student_courses
+    from lingxi.apps.edu.courses import home, student_courses
     from lingxi.apps.edu.roles import role_of
 
-    caller = request.app.state.lingxi.authenticate(request)
-    r = role_of(caller.key.id if caller.key else None)
-    if r is None:
-        raise _api_error(403, "This API key has no role for /edu; give it one: lingxi edu key grant ID --role teacher.",
-                         "no_role")
-    courses = None
-    if r["role"] == "student":
-        try:
-            courses = student_courses(r["student"])
-        except StoreError:
-            courses = []
-    return Who(r["role"], r["student"], courses)
-
-
-async def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
-    except LingxiError as exc:
-        raise _api_error(400, exc.message + (f" ({exc.hint})" if exc.hint else ""), "edu_error") from exc
+    srv = request.app.state.lingxi
+    caller = srv.authenticate(request)
+    with home(srv.settings):
+        r = role_of(caller.key.id if caller.key else None)
+        if r is None:
+            raise _api_error(403, "This API key has no role for /edu; give it one: lingxi edu key grant ID --role teacher.",
+                             "no_role")
+        courses = None
+        if r["role"] == "student":
+            try:
+                courses = student_courses(r["student"])
+            except StoreError:
+                courses = []
+    return Who(r["role"], r["student"], courses, srv, caller)
 
 
 @lru_cache(maxsize=4)
@@ -152,7 +202,7 @@ async def script() -> Response:
 async def me(w: Who = Depends(who)) -> dict[str, Any]:
     from lingxi.apps.edu.courses import list_courses
 
-    names = [c["name"] for c in await asyncio.to_thread(list_courses)]
+    names = [c["name"] for c in await w.run(list_courses)]
     return {"role": w.role, "student": w.student, "courses": names if w.courses is None else w.courses}
 
 
@@ -160,14 +210,14 @@ async def me(w: Who = Depends(who)) -> dict[str, Any]:
 async def courses(w: Who = Depends(who)) -> dict[str, Any]:
     from lingxi.apps.edu.courses import list_courses
 
-    rows = await asyncio.to_thread(list_courses)
+    rows = await w.run(list_courses)
     return {"data": [r for r in rows if w.courses is None or r["name"] in w.courses]}
 
 
 @router.get("/v1/edu/courses/{name}")
 async def course(name: str, w: Who = Depends(who)) -> dict[str, Any]:
     c = await asyncio.to_thread(w.course, name)
-    d = await asyncio.to_thread(c.to_dict)
+    d = await w.run(c.to_dict)
     if w.role == "student":
         d.pop("students", None)
     return d
@@ -179,7 +229,7 @@ async def coverage(name: str, w: Who = Depends(who)) -> dict[str, Any]:
 
     w.need("coverage")
     c = await asyncio.to_thread(w.course, name)
-    return (await _run(run, c)).to_dict()
+    return (await w.generate("/v1/edu/coverage", c, run, c)).to_dict()
 
 
 @router.get("/v1/edu/courses/{name}/heatmap.png")
@@ -189,7 +239,7 @@ async def heatmap(name: str, w: Who = Depends(who)) -> Response:
 
     w.need("coverage")
     c = await asyncio.to_thread(w.course, name)
-    report = await _run(run, c, gaps=False)
+    report = await w.run(run, c, gaps=False)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path((await asyncio.to_thread(write_report, report, tmp))["png"]).read_bytes()
     return Response(data, media_type="image/png")
@@ -201,7 +251,7 @@ async def quiz(name: str, body: QuizBody, w: Who = Depends(who)) -> dict[str, An
 
     w.need("quiz")
     c = await asyncio.to_thread(w.course, name)
-    q = await _run(make_quiz, c, topic=body.topic, n=body.n, kinds=body.kinds, level=body.level)
+    q = await w.generate("/v1/edu/quiz", c, make_quiz, c, topic=body.topic, n=body.n, kinds=body.kinds, level=body.level)
     return q.to_dict()
 
 
@@ -211,7 +261,8 @@ async def plan(name: str, body: PlanBody, w: Who = Depends(who)) -> dict[str, An
 
     w.need("plan")
     c = await asyncio.to_thread(w.course, name)
-    return await _run(make_plan, c, body.topic, body.audience, body.minutes, section=body.section, base=body.base)
+    return await w.generate("/v1/edu/plan", c, make_plan, c, body.topic, body.audience, body.minutes, section=body.section,
+                            base=body.base)
 
 
 @router.post("/v1/edu/grade")
@@ -219,7 +270,7 @@ async def grade(body: GradeBody, w: Who = Depends(who)) -> dict[str, Any]:
     from lingxi.apps.edu.grade import grade as run
 
     w.need("grade")
-    return await _run(run, body.quiz, body.answers, body.student)
+    return await w.run(run, body.quiz, body.answers, body.student)
 
 
 @router.post("/v1/edu/courses/{name}/tutor")
@@ -231,7 +282,7 @@ async def tutor(name: str, body: TutorBody, w: Who = Depends(who)) -> dict[str, 
     if not student:
         raise _api_error(400, "Say which student is asking: give \"student\".", "missing_student")
     c = await asyncio.to_thread(w.course, name)
-    return await _run(tutor_turn, c, student, body.message)
+    return await w.generate("/v1/edu/tutor", c, tutor_turn, c, student, body.message)
 
 
 @router.get("/v1/edu/courses/{name}/mastery")
@@ -247,7 +298,7 @@ async def mastery(name: str, request: Request, student: str | None = None, w: Wh
     if not student:
         raise _api_error(400, "Say whose mastery: ?student=NAME.", "missing_student")
     c = await asyncio.to_thread(w.course, name)
-    return {"student": student, "mastery": await _run(run, student, c), "practice": await _run(next_practice, student, c)}
+    return {"student": student, "mastery": await w.run(run, student, c), "practice": await w.run(next_practice, student, c)}
 
 
 @router.post("/v1/edu/solve")
@@ -255,7 +306,7 @@ async def solve(body: SolveBody, w: Who = Depends(who)) -> dict[str, Any]:
     from lingxi.apps.edu.solve import solve as run
 
     w.need("solve")
-    return (await _run(run, body.problem)).to_dict()
+    return (await w.generate("/v1/edu/solve", None, run, body.problem)).to_dict()
 
 
 @router.post("/v1/edu/export")
@@ -265,7 +316,7 @@ async def export(body: ExportBody, w: Who = Depends(who)) -> Response:
     w.need("quiz" if body.kind == "quiz" else "plan")
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = await _run(write, body.kind, body.data, body.format, Path(tmp) / f"{body.kind}.{body.format}")
+            path = await w.run(write, body.kind, body.data, body.format, Path(tmp) / f"{body.kind}.{body.format}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a body that is not a quiz / plan document
             raise _api_error(400, f"'data' is not a {body.kind} as lingxi writes it ({type(exc).__name__}: {exc}); "
                                   f"send the JSON that /v1/edu/{body.kind} returned", "invalid_data") from exc

@@ -1,0 +1,119 @@
+"""Model names with LoRA adapters: ``BASE+ADAPTER`` and ``BASE+A:0.5+B:0.5`` (a mix, with scales).
+
+    smollm2+tutor            the base smollm2 with the adapter trained as `lingxi tune ... --out tutor`
+    smollm2+tutor:0.5+style  two adapters applied together, tutor at half strength
+
+The adapters live in ``$LINGXI_HOME/adapters/NAME`` (`lingxi.tune.adapters`). Each manifest names
+the base it was trained on and that file's SHA-256: an adapter is refused on any other base. The
+llama.cpp provider applies the exported LoRA GGUF (``adapters/NAME/adapter.gguf``); an adapter that
+has not been exported yet is exported on first use when the ``tune`` extra is installed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from lingxi.config import ModelSpec, Settings
+from lingxi.errors import ConfigError, ModelError, TuneError
+
+SEP = "+"
+MAX_SCALE = 4.0
+
+
+def split(name: str) -> tuple[str, dict[str, float]]:
+    """('BASE', {ADAPTER: scale, ...}) from 'BASE+ADAPTER[:SCALE]+...'; ConfigError for bad input."""
+    from lingxi.tune.adapters import NAME_RE
+
+    base, *parts = name.split(SEP)
+    usage = "write BASE+ADAPTER or BASE+A:0.5+B:0.5 (e.g. smollm2+tutor)"
+    if not base or not parts:
+        raise ConfigError(f"'{name}' names no base model before '+'.", usage)
+    out: dict[str, float] = {}
+    for part in parts:
+        adapter, sep, raw = part.partition(":")
+        if not NAME_RE.match(adapter):
+            raise ConfigError(f"'{part}' in '{name}' is not an adapter name.",
+                              f"{usage}; adapter names use letters, digits, '.', '_' or '-'")
+        scale = 1.0
+        if sep:
+            try:
+                scale = float(raw)
+            except ValueError:
+                scale = math.nan
+            if not math.isfinite(scale) or abs(scale) > MAX_SCALE or scale == 0:
+                raise ConfigError(f"The scale '{raw}' of adapter '{adapter}' in '{name}' is not usable.",
+                                  f"give a number between -{MAX_SCALE:g} and {MAX_SCALE:g}, not 0 (e.g. {adapter}:0.5)")
+        if adapter in out:
+            raise ConfigError(f"The adapter '{adapter}' appears twice in '{name}'.", "name each adapter once")
+        out[adapter] = scale
+    return base, out
+
+
+def is_adapted(name: str) -> bool:
+    """True for 'BASE+ADAPTER...'; a PROVIDER:TARGET name other than llamacpp: keeps its '+' (a scripted reply,
+    a remote model's own name) since adapters are applied by llama.cpp only."""
+    if SEP not in name or name.startswith(("http://", "https://")):
+        return False
+    provider, sep, _ = name.split(SEP, 1)[0].partition(":")
+    return not (sep and provider.isidentifier() and provider != "llamacpp")
+
+
+def attach(base: ModelSpec, base_name: str, adapters: dict[str, float], settings: Settings) -> ModelSpec:
+    """The base spec with the adapters added, after checking each was trained on this very base."""
+    if base.provider != "llamacpp" or not base.path:
+        raise ModelError(f"The model '{base_name}' is a {base.provider} model; LoRA adapters are applied by llama.cpp "
+                         "to a local GGUF.", "use a GGUF base (an alias such as smollm2, or a .gguf path)")
+    for adapter in adapters:
+        check_base(adapter, base, base_name, settings)
+    return base.model_copy(update={"adapters": {**base.adapters, **adapters}})
+
+
+def _manifest(adapter: str, settings: Settings) -> dict:
+    from lingxi.tune.adapters import read_manifest
+
+    try:
+        return read_manifest(adapter, settings)
+    except TuneError as exc:
+        raise ConfigError(exc.message, exc.hint) from exc
+
+
+def check_base(adapter: str, base: ModelSpec, base_name: str, settings: Settings) -> None:
+    """ModelError unless the adapter's manifest names this base's file (by SHA-256)."""
+    from lingxi.models.files import resolve_path
+    from lingxi.tune.base import sha256_of
+
+    manifest = _manifest(adapter, settings)
+    trained = manifest.get("base") or {}
+    sha = sha256_of(resolve_path(base.path or ""))
+    if trained.get("sha256") != sha:
+        was = trained.get("name", "?")
+        hint = (f"the file behind '{base_name}' is not the one the adapter was trained on: retrain it with "
+                f"lingxi tune {manifest.get('method', 'sft')} --model {base_name} --out {adapter} ..."
+                if was == base_name else f"use {was}{SEP}{adapter}, or train an adapter on {base_name}")
+        raise ModelError(
+            f"The adapter '{adapter}' was trained on '{was}' (SHA-256 {str(trained.get('sha256', '?'))[:12]}…), "
+            f"not on '{base_name}' (SHA-256 {sha[:12]}…); an adapter only works on the exact base it was trained on.",
+            hint)
+
+
+def gguf_path(adapter: str, settings: Settings) -> Path:
+    """The adapter's llama.cpp LoRA file, exported now if it is missing or older than the weights."""
+    from lingxi.tune.adapters import adapter_dir
+
+    folder = adapter_dir(adapter, settings)
+    path = folder / "adapter.gguf"
+    weights = folder / "adapter" / "adapter_model.safetensors"
+    if path.is_file() and (not weights.is_file() or path.stat().st_mtime >= weights.stat().st_mtime):
+        return path
+    _manifest(adapter, settings)  # "no adapter named ..." with the known names
+    try:
+        from lingxi.tune.export import export
+
+        return export(adapter, settings)
+    except ConfigError as exc:  # the tune extra (gguf, safetensors) is not installed
+        raise ModelError(f"The adapter '{adapter}' has no llama.cpp file yet and cannot be exported here: {exc.message}",
+                         f"export it where lingxi[tune] is installed: lingxi tune export {adapter}") from exc
+    except TuneError as exc:
+        raise ModelError(f"The adapter '{adapter}' cannot be used yet: {exc.message}",
+                         f"{exc.hint}; then: lingxi tune export {adapter}") from exc
