@@ -199,3 +199,8 @@ def eval_command(
         out.print(f"{key}: {models['base']} {base_value:.2f} -> {models['adapter']} {new:.2f}"
                   if base_value is not None and new is not None else f"{key}: -")
     out.print(f"report: {report['files']['markdown']} ({report['n']} prompts)")
+
+
+from lingxi.cli.tune_data import data_app  # noqa: E402 - `lingxi tune data ...`, in its own module
+
+app.add_typer(data_app, name="data")

@@ -196,7 +196,7 @@ def train(plan: Plan, settings: Settings, on_step: Callable[[dict[str, Any]], No
         raise Interrupted(f"Training of '{plan.out}' stopped at step {trainer.state.global_step} of {p.steps}; "
                           "a checkpoint was saved.", "run the same command again to continue")
     if p.val:
-        manifest["metrics"]["validation_loss"] = float(trainer.evaluate()["eval_loss"])
+        manifest["metrics"].update(_validation(trainer.evaluate()))
     trainer.model.save_pretrained(folder / "adapter")
     manifest["status"] = "trained"
     manifest["metrics"]["examples_per_s"] = round(p.steps * plan.batch_size / max(seconds, 1e-9), 3)
@@ -209,6 +209,18 @@ def train(plan: Plan, settings: Settings, on_step: Callable[[dict[str, Any]], No
     shutil.rmtree(ckpts, ignore_errors=True)  # finished: the checkpoints (optimizer state) are no longer needed
     adapters.write_manifest(plan.out, manifest, settings)
     return manifest
+
+
+def _validation(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The validation loss, and trl's other numbers (DPO's reward accuracy and margin, KTO's KL...).
+    trl's preference trainers may report no ``eval_loss`` (its prediction step returns none on
+    some batches), so the loss is optional."""
+    numbers = {k.removeprefix("eval_"): float(v) for k, v in metrics.items()
+               if isinstance(v, (int, float)) and not k.endswith(("runtime", "per_second", "epoch"))}
+    out: dict[str, Any] = {"validation": numbers}
+    if "loss" in numbers:
+        out["validation_loss"] = numbers["loss"]
+    return out
 
 
 def _previous(plan: Plan, p: Prepared, folder: Path, settings: Settings) -> dict[str, Any] | None:
