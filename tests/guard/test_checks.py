@@ -68,6 +68,14 @@ def test_english_pii_through_presidio_never_touches_the_network(monkeypatch):
     assert tried == []
 
 
+def test_a_place_name_alone_is_content_and_a_name_beside_it_is_personal():
+    pytest.importorskip("presidio_analyzer")
+    question = "What is the capital of France? Is it Paris or New York?"
+    assert hide(question, PII().spans(question), "redact")[0] == question
+    home = "Send it to John Smith in London."
+    assert hide(home, PII().spans(home), "redact")[0] == "Send it to [PERSON] in London."
+
+
 def test_modes_mask_redact_and_a_reversible_vault():
     text = "我的手机13812345678，邮箱zhang@example.com"
     spans = PII().spans(text)

@@ -109,7 +109,14 @@ def english_spans(text: str, min_score: float = 0.5) -> list[Span]:
     if not _LATIN.search(text) or not _EN_CUE.search(text):
         return []
     results = presidio().analyze(text=text, language="en", entities=_PRESIDIO_TYPES, score_threshold=min_score)
-    return [Span(r.start, r.end, _KINDS.get(r.entity_type, r.entity_type), round(float(r.score), 3)) for r in results]
+    return [Span(r.start, r.end, _KINDS.get(r.entity_type, r.entity_type), round(float(r.score), 3)) for r in results
+            if not (r.entity_type == "LOCATION" and place_name(text[r.start:r.end]))]
+
+
+def place_name(value: str) -> bool:
+    """A place name alone ("Paris", "New York"): letters without a number are the content of many questions
+    and answers ("the capital of France"), not a person's address (which carries a number or a street)."""
+    return not re.search(r"\d", value) and re.fullmatch(r"[A-Za-z .'-]+", value) is not None
 
 
 def merge(spans: list[Span]) -> list[Span]:

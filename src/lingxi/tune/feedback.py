@@ -160,8 +160,7 @@ def scrubber(redact: bool) -> Callable[[str], str]:
     """The text filter applied to every message and answer: PII and credentials out, or nothing.
 
     Personal data is what `lingxi.guard.pii` finds (names, phones, e-mails, ID and card numbers,
-    accounts, addresses), hidden as [KIND]; place names alone (an English LOCATION without a
-    number: "Paris", "France") are kept, since they are the content of many answers, not a person's."""
+    accounts, addresses), hidden as [KIND]; place names alone are kept (`guard.pii.place_name`)."""
     if not redact:
         return lambda s: s
     from lingxi.errors import ConfigError
@@ -171,7 +170,7 @@ def scrubber(redact: bool) -> Callable[[str], str]:
     finder = PII()
 
     def pii(text: str) -> str:
-        spans = [s for s in finder.spans(text) if not _place_name(text[s.start:s.end], s.label)]
+        spans = finder.spans(text)
         return hide(text, spans, "redact")[0] if spans else text
 
     try:
@@ -187,10 +186,6 @@ def scrubber(redact: bool) -> Callable[[str], str]:
         return cache[text]
 
     return clean
-
-
-def _place_name(value: str, label: str) -> bool:
-    return label == "ADDRESS" and not re.search(r"\d", value) and re.fullmatch(r"[A-Za-z .'-]+", value) is not None
 
 
 @dataclass
