@@ -223,6 +223,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE traces ADD COLUMN replica TEXT;
         """,
     ),
+    (
+        10,
+        "a corrected answer with a rating (the chosen side of DPO pairs, SFT data)",
+        """
+        ALTER TABLE feedback ADD COLUMN correction TEXT;
+        """,
+    ),
 ]
 
 _migrate_lock = threading.Lock()

@@ -23,10 +23,10 @@ Q1 = [{"role": "user", "content": f"我的手机是{PHONE}，灵犀能离线运�
 Q2 = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is the capital of France?"}]
 Q3 = [{"role": "user", "content": "Say hello."}]
 Q4 = [{"role": "user", "content": "Tell me a joke."}]
-RATINGS = [  # (messages, answer, rating, comment)
+RATINGS = [  # (messages, answer, rating, extra fields of the body)
     (Q1, "能，灵犀可以离线运行[1]。", 1, None),
-    (Q1, "不能。", -1, "wrong"),
-    (Q2, "Lyon.", -1, "correction: Paris is the capital of France."),
+    (Q1, "不能。", -1, {"comment": "wrong"}),
+    (Q2, "Lyon.", -1, {"correction": "Paris is the capital of France."}),  # the API's field
     (Q3, "Hello!", 1, None),
     (Q4, "No.", -1, None),
     (Q1, "能，灵犀可以离线运行[1]。", 1, None),  # the same answer rated twice counts once
@@ -46,10 +46,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     conn.close()
     app = create_app(settings, serve_settings(rate_limit=0), models={"fake": ScriptedChat(default="Hi.")})
     with LiveServer(app) as server:
-        for messages, answer, rating, comment in RATINGS:
+        for messages, answer, rating, extra in RATINGS:
             r = httpx.post(f"{server.url}/api/feedback", headers={"Authorization": f"Bearer {key}"}, timeout=60,
                            json={"model": "fake", "messages": messages, "answer": answer, "rating": rating,
-                                 **({"comment": comment} if comment else {})})
+                                 **(extra or {})})
             assert r.status_code == 200, r.text
     return home
 
@@ -117,3 +117,12 @@ def test_dpo_without_pairs_points_to_kto(home: Path, monkeypatch: pytest.MonkeyP
     assert "forms a pair" in str(info.value.message) and "--format kto" in info.value.hint
     records, built = build(rows, "kto", redact=False)
     assert json.loads(json.dumps(records))[0]["label"] is True and built.records == 2
+
+
+def test_a_comment_that_starts_with_correction_is_a_correction_too() -> None:
+    from lingxi.tune.feedback import Feedback
+
+    assert Feedback(1, 0.0, "m", [], "Lyon.", -1, "correction: Paris.").correction == "Paris."
+    assert Feedback(1, 0.0, "m", [], "不能。", -1, "正确答案：能。").correction == "能。"
+    assert Feedback(1, 0.0, "m", [], "Lyon.", -1, "wrong", "Paris.").correction == "Paris."
+    assert Feedback(1, 0.0, "m", [], "Lyon.", -1, "wrong").correction is None

@@ -41,6 +41,7 @@ class Feedback(BaseModel):
     answer: str
     rating: int = Field(ge=-1, le=1)
     comment: str | None = None
+    correction: str | None = Field(None, min_length=1)  # the answer it should have given (training data)
     message_id: int | None = Field(None, ge=1, le=2**63 - 1)  # the saved answer (in a conversation) this rates
 
 
@@ -84,7 +85,8 @@ async def feedback(request: Request, who: Caller = Depends(_caller)) -> dict[str
             raise ApiError(404, f"There is no saved answer {fb.message_id} for this key.", param="message_id",
                            code="message_not_found")
     messages, answer, comment = scrub_feedback(fb.messages, fb.answer, fb.comment, srv.settings)  # PII per the policy
+    correction = scrub_feedback([], fb.correction, None, srv.settings)[1] if fb.correction else None
     cur = srv.execute(
-        "INSERT INTO feedback (ts, model, messages, answer, rating, comment, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (time.time(), fb.model, messages, answer, fb.rating, comment, owner))
+        "INSERT INTO feedback (ts, model, messages, answer, rating, comment, correction, key_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (time.time(), fb.model, messages, answer, fb.rating, comment, correction, owner))
     return {"id": cur.lastrowid, "saved": True}

@@ -5,9 +5,9 @@
 
 The page and ``POST /api/feedback`` save one row per rating in the home database's ``feedback``
 table: the conversation sent to the model (``messages``), the ``answer`` rated, the ``rating``
-(+1 / -1) and an optional ``comment``. A comment that starts with ``correction:`` (or
-``corrected:``, ``更正：``, ``正确答案：``) is the user's corrected answer; it counts as a good
-answer to the same messages.
+(+1 / -1), an optional ``comment`` and an optional ``correction``: the user's corrected answer
+(a comment that starts with ``correction:``, ``corrected:``, ``更正：`` or ``正确答案：`` counts as
+one too); it counts as a good answer to the same messages.
 
 - SFT: every answer rated up, and every correction, as ``{"messages": [..., assistant]}``;
 - DPO: for messages that have both a good answer (up or corrected) and one rated down, every
@@ -53,10 +53,13 @@ class Feedback:
     answer: str
     rating: int
     comment: str | None = None
+    corrected: str | None = None  # the API's `correction` field
 
     @property
     def correction(self) -> str | None:
-        """The corrected answer the comment carries (``correction: ...``), else None."""
+        """The corrected answer: the API's `correction` field, else what a comment ``correction: ...`` carries."""
+        if self.corrected and self.corrected.strip():
+            return self.corrected.strip()
         if not self.comment:
             return None
         m = _CORRECTION.match(self.comment)
@@ -110,7 +113,7 @@ def read_feedback(settings: Any, since: float | None = None, until: float | None
 
     where, args = ["ts >= ?", "ts < ?"], [since if since is not None else 0.0, until if until is not None else 1e18]
     with closing(db.connect(settings)) as conn:
-        rows = conn.execute("SELECT id, ts, model, messages, answer, rating, comment FROM feedback WHERE "
+        rows = conn.execute("SELECT id, ts, model, messages, answer, rating, comment, correction FROM feedback WHERE "
                             + " AND ".join(where) + " ORDER BY ts, id", tuple(args)).fetchall()
         total = conn.execute("SELECT COUNT(*), MIN(ts), MAX(ts) FROM feedback").fetchone()
     out = []
@@ -121,7 +124,7 @@ def read_feedback(settings: Any, since: float | None = None, until: float | None
             messages = None
         if model is None or _bare(r["model"]) == model or r["model"] == model:
             out.append(Feedback(int(r["id"]), float(r["ts"]), r["model"], messages if isinstance(messages, list) else [],
-                                r["answer"] or "", int(r["rating"]), r["comment"]))
+                                r["answer"] or "", int(r["rating"]), r["comment"], r["correction"]))
     if not out:
         span = f" since {_day(since)}" if since is not None else ""
         span += f" before {_day(until)}" if until is not None else ""
