@@ -96,12 +96,12 @@ NOTES = """## Reading (issue 18, second pass)
   for local models except smollm2. GSM8K with the calculator (Qwen, n = 8): accuracy 12.5 % with either
   finish rule, every final number grounded in the question or a tool result (the 123456789 × 987654321
   reproduction is tests/agents/test_grounding.py).
-* **Open: Qwen's short answers.** With Qwen2.5-1.5B on CMRC (n = 5 + 5, trust_ask_qwen.md) F1 falls 67.5 → 31.1
-  (draft F1 84.4 in both): the `empty` rule refuses the bare correct answers 「1889年」, 「1999年」 (a value without
-  a predicate, as the issue asked), so `auto` falls back to the whole extracted sentence. The anchor rule is
-  not the cause (trust_ask_qwen_noanchor.md: the same 31.1 without it). Proposed fix: verify a one-fragment
-  answer as the claim it makes with the question (the question with its wh-word replaced by the answer, as
-  bench/rag_data.claim builds), keeping `empty` for fragments that answer nothing ("1 [3]. 2 [2].").
+* **Qwen's short answers (fixed).** With Qwen2.5-1.5B on CMRC (n = 5 + 5, trust_ask_qwen.md) F1 fell 67.5 → 31.1
+  (draft F1 84.4 in both): the `empty` rule refused the bare correct answers 「1889年」, 「1999年」, so `auto` fell
+  back to the whole extracted sentence. The `span` check (`checks.short_answer_in_place`) now supports a short
+  answer found verbatim in the passage sentence the question is about, keeping `empty` for fragments that
+  answer nothing ("1 [3]. 2 [2].", "The answer is 0"): trust_ask_qwen_span.md, cmrc F1 67.5 (= before the
+  entailment verifier), xquad-en 19.4 → 20.9; the verifier pairs above are unchanged by it.
 * covid_qa: out-of-KB questions (other COVID papers) are never refused (abstain out-of-KB 0.0): same-domain
   documents pass the English gate; the verifier then decides what is shown.
 """
