@@ -81,3 +81,20 @@ def test_solve_refuses_a_program_whose_answer_is_not_a_number(capsys):
     assert main(["edu", "solve", CLOTH, "--model", f"scripted:{program}", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["answer"] is None and not s["checked"] and "not a number" in s["error"]
+
+
+def test_the_tutor_keeps_its_memory_in_the_servers_home(course, edu_home, tmp_path, monkeypatch):
+    """A server runs edu requests inside `courses.home(its settings)`: the tutor's session goes to that
+    home's database, not to the environment's (LINGXI_HOME points elsewhere here)."""
+    from lingxi.apps.edu.courses import home
+    from lingxi.apps.edu.tutor import session_name, tutor_turn
+    from lingxi.config import Settings
+    from lingxi.memory import Session
+
+    served = Settings(home=edu_home)
+    monkeypatch.setenv("LINGXI_HOME", str(tmp_path / "elsewhere"))
+    with home(served):
+        tutor_turn(course, "小红", "光的反射定律是什么？", model=ScriptedChat(default="反射角等于入射角[1]。"))
+    name = session_name(course, "小红")
+    assert any("反射定律" in m["content"] for m in Session.open(name, settings=served).messages())
+    assert name not in Session.names(Settings(home=tmp_path / "elsewhere"))

@@ -34,14 +34,15 @@ def open_model(model: Any, mode: str) -> Any:
 def ask(
     question: str, kb: Any = None, model: Any = None, session: str | None = None, mode: Mode = "auto", *,
     memory: str | None = None, options: Options | None = None, on_token: OnToken | None = None,
-    on_sentence: OnToken | None = None,
+    on_sentence: OnToken | None = None, settings: Any = None,
 ) -> Answer:  # fmt: skip
     """Answer `question` from the knowledge base `kb` (a name or a KnowledgeBase) with verified
     citations, or abstain. With `session`, the conversation is kept in the home database: a
     follow-up is rewritten into a standalone question, and the session's memory strategy
     (`memory`: buffer-window, summary, summary-buffer or entity) decides what history the
     model sees. `on_token` receives the draft answer as it streams; `on_sentence` only the
-    sentences that passed verification, each as soon as it is complete."""
+    sentences that passed verification, each as soon as it is complete. `settings` names the home
+    whose database keeps the session (default: the environment's; a server passes its own)."""
     from lingxi.errors import ConfigError
 
     if not question or not question.strip():
@@ -55,7 +56,8 @@ def ask(
     from lingxi.memory.rewrite import rewrite
     from lingxi.memory.sessions import Session
 
-    s = Session.open(session, kb=kb.name, model_name=getattr(chat, "name", None), memory=memory, model=chat)
+    s = Session.open(session, kb=kb.name, model_name=getattr(chat, "name", None), memory=memory, model=chat,
+                     settings=settings)
     t = time.perf_counter()
     query = rewrite(question, s.turns(), chat)
     spent = time.perf_counter() - t

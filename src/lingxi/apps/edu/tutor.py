@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from lingxi.apps.edu import extract as X
-from lingxi.apps.edu.courses import Course
+from lingxi.apps.edu.courses import Course, home_settings
 from lingxi.apps.edu.mastery import next_practice
 from lingxi.knowledge.text import terms
 
@@ -43,7 +43,8 @@ def _level(course: Course, student: str, message: str) -> int:
     from lingxi.memory import Session
 
     try:
-        past = Session.open(session_name(course, student), kb=course.kb_name, memory="entity").messages(last=6)
+        past = Session.open(session_name(course, student), kb=course.kb_name, memory="entity",
+                            settings=home_settings()).messages(last=6)
     except Exception:  # noqa: BLE001 - a new student: no history
         past = []
     mine = set(terms(message))
@@ -121,11 +122,12 @@ def tutor_turn(course: Course, student: str, message: str, *, model: Any = None,
         out = _math(course, student, message, model, level)
         from lingxi.memory import Session
 
-        s = Session.open(session_name(course, student), kb=course.kb_name, memory="entity")
+        s = Session.open(session_name(course, student), kb=course.kb_name, memory="entity",
+                         settings=home_settings())
         s.record(message, message, lingxi.Answer(question=message, text=out["text"], lang="zh"))
     else:
         answer = lingxi.ask(message, kb=course.kb(), model=model, session=session_name(course, student), mode=mode,
-                            memory="entity")
+                            memory="entity", settings=home_settings())
         text = answer.text if answer.abstained or level >= 3 else _socratic(answer, level)
         out = {"text": text, "kind": "grounded", "answer": answer.text if level >= 3 else None, "abstained": answer.abstained,
                "citations": [_cite(c, level) for c in answer.citations], "mode": answer.mode}
