@@ -145,3 +145,15 @@ def test_tune_eval_writes_a_side_by_side_report(lora_settings: Settings, monkeyp
     bad.write_text('{"messages": [{"role": "user", "content": "x"}]}\n', "utf-8")
     assert main(["tune", "eval", "a", "--data", str(bad)]) == 1
     assert "bad.jsonl" in capsys.readouterr().err
+
+
+def test_tune_eval_scores_words_not_citation_markers() -> None:
+    """An adapter that answers only "[1]" must not score against references that end in "[1]"."""
+    from lingxi.evals.qa import qa_scores
+    from lingxi.rag.verify import strip_markers
+
+    assert strip_markers("约只有8公斤重[1]。") == "约只有8公斤重。" and strip_markers("[1]") == ""
+    assert strip_markers("in 1990 [2, 3]") == "in 1990" and strip_markers("见【2】") == "见"
+    refs = {"0": [strip_markers("约只有8公斤重[1]。")]}
+    assert qa_scores({"0": strip_markers("[1]")}, refs)["f1"] == 0
+    assert qa_scores({"0": "[1]"}, {"0": ["约只有8公斤重[1]。"]})["f1"] > 0  # what the raw texts would score

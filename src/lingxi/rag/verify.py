@@ -36,6 +36,11 @@ from lingxi.types import Citation
 # [1]  [1, 2]  [1][2]  【1】  [^1]  [source 1]  [资料1]
 _MARKER = re.compile(r"[\[【]\s*(?:\^|source\s*|sources\s*|资料\s*|来源\s*)?(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】]", re.I)
 _ONLY_MARKS = re.compile(r"^[\s\W]*$")
+
+
+def strip_markers(text: str) -> str:
+    """`text` without its citation markers ([1], [1, 2], 【3】, [source 2])."""
+    return _MARKER.sub("", text).strip()
 # labels small models put before an answer: "Answer:", "The answer is:", "资料：", "回答："
 _LABEL = re.compile(r"^(?:the answer is|answer|sources?|资料|来源|答案|回答)\s*[:：]\s*", re.I)
 SENTENCE_KIND = "query"  # e5 prefix for answer sentences (chunks are embedded as passages); calibrated

@@ -23,6 +23,7 @@ def evaluate(name: str, data: str | Path, settings: Settings, *, judge: str | No
              limit: int | None = None, out: str | Path | None = None) -> dict[str, Any]:
     """Score the base and the adapter on the same prompts; write eval.json and eval.md; return the report."""
     from lingxi.evals.qa import qa_scores
+    from lingxi.rag.verify import strip_markers
     from lingxi.models.funnel import calling, open_chat
     from lingxi.tune.data import read_examples
     from lingxi.types import SamplingParams
@@ -37,8 +38,10 @@ def evaluate(name: str, data: str | Path, settings: Settings, *, judge: str | No
         for side, model_name in models.items():
             model = open_chat(model_name, settings)
             answers[side] = [model.chat(r["prompt"], params).text.strip() for r in rows]
-    refs = {str(i): [r["reference"]] for i, r in enumerate(rows)}
-    scores = {side: qa_scores({str(i): a for i, a in enumerate(ans)}, refs) for side, ans in answers.items()}
+    # EM/F1 judge the answer's words: citation markers ([1], 【2】) are left out on both sides, or an
+    # adapter that answers only "[1]" would score against references that end in "[1]"
+    refs = {str(i): [strip_markers(r["reference"])] for i, r in enumerate(rows)}
+    scores = {side: qa_scores({str(i): strip_markers(a) for i, a in enumerate(ans)}, refs) for side, ans in answers.items()}
     metrics = {side: {"em": s["em"], "f1": s["f1"]} for side, s in scores.items()}
     if judge:
         from lingxi.evals.judge import judge_rows
@@ -106,3 +109,4 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {_cell(it['prompt'], 40)} | {_cell(it['reference'], 40)} | {_cell(it['base'])} | "
                      f"{_cell(it['adapter'])} | {it['f1_base']:.2f} | {it['f1_adapter']:.2f} |")
     return "\n".join(lines) + "\n"
+
