@@ -96,7 +96,7 @@ def _alone(base: Path, lora: Path | None) -> str:
 
 
 def test_adapters_switch_per_call_on_one_base_without_leaking(lora_settings: Settings) -> None:
-    from lingxi.models import llamacpp
+    from lingxi.models import bases
     from lingxi.models.files import resolve_path
     from lingxi.models.funnel import open_chat
 
@@ -114,9 +114,9 @@ def test_adapters_switch_per_call_on_one_base_without_leaking(lora_settings: Set
     assert one["smollm2+a"] == _alone(base, folder / "a" / "adapter.gguf")
     assert one["smollm2+b"] == _alone(base, folder / "b" / "adapter.gguf")
     assert one["smollm2"] == _alone(base, None)
-    ours = [b for b in llamacpp.loaded_bases() if b["path"] == parse("smollm2", lora_settings, default_registry()).path
+    ours = [b for b in bases.loaded_bases() if b["path"] == parse("smollm2", lora_settings, default_registry()).path
             and len(b["adapters"]) == 2]
-    assert len(ours) == 1 and ours[0]["loads"] == 1, llamacpp.loaded_bases()  # one base for all five names
+    assert len(ours) == 1 and ours[0]["loads"] == 1, bases.loaded_bases()  # one base for all five names
     assert ours[0]["switches"] >= 6
 
 

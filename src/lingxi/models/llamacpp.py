@@ -17,20 +17,19 @@ from jinja2 import TemplateError
 
 from lingxi.config import ModelSpec, Settings
 from lingxi.errors import ContextLengthError, ModelError, missing_extra
+from lingxi.models import llamacpp_wire as W
 from lingxi.models.base import (
     MessagesLike,
     ToolCallBuffer,
     as_messages,
     as_params,
     json_schema_of,
-    message_dicts,
-    parse_tool_calls,
-    template_tool_calls,
 )
+from lingxi.models.bases import shared_base
 from lingxi.models.engine import default_threads, engine_info, load_verdict, quiet_openmp, reinstall_command
 from lingxi.models.files import resolve_path
 from lingxi.models.local_tools import CallFilter, prepare
-from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, TokenLogprob, Usage
+from lingxi.types import Choice, Completion, Delta, Message, SamplingParams, Token, Usage
 
 log = logging.getLogger("lingxi.engine")
 _warned: set[str] = set()
@@ -57,81 +56,6 @@ def _check_engine(path: Path) -> None:
     if said and said not in _warned:
         _warned.add(said)
         log.warning(said)
-
-
-class _Base:
-    """One loaded GGUF (and its logits twin) with its lock, its LoRA handles and the adapters now set."""
-
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.llms: dict[str, Any] = {}
-        self.handles: dict[tuple[str, str], Any] = {}  # (llm attr, LoRA file) -> llama_adapter_lora handle
-        self.active: dict[str, tuple[tuple[str, float], ...]] = {}  # llm attr -> the adapters set on its context
-        self.loads = 0  # base models loaded (a test and the bench check it stays 1)
-        self.switches = 0
-        self.timings: dict[str, list[float]] = {"init_s": [], "set_s": []}
-
-    def use(self, attr: str, llm: Any, loras: tuple[tuple[str, float], ...]) -> None:
-        """Set exactly these adapters on the context (none: the plain base); a change resets the cache."""
-        if self.active.get(attr, ()) == loras:
-            return
-        import ctypes
-
-        import llama_cpp
-
-        handles = []
-        for path, _scale in loras:
-            handle = self.handles.get((attr, path))
-            if handle is None:
-                started = time.perf_counter()
-                handle = llama_cpp.llama_adapter_lora_init(llm._model.model, path.encode("utf-8"))
-                if not handle:
-                    raise ModelError(f"llama.cpp could not read the LoRA adapter {path}.",
-                                     "export it again for this base: lingxi tune export NAME")
-                self.timings["init_s"].append(time.perf_counter() - started)
-                self.handles[(attr, path)] = handle
-            handles.append(handle)
-        started = time.perf_counter()
-        n = len(handles)
-        array = (llama_cpp.llama_adapter_lora_p_ctypes * n)(*handles) if n else None
-        scales = (ctypes.c_float * n)(*(s for _p, s in loras)) if n else None
-        if llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, array, n, scales):
-            raise ModelError(f"llama.cpp could not apply the LoRA adapters {[p for p, _ in loras]}.",
-                             "check that each adapter was exported for this base model")
-        # the cached prompt was computed with the previous adapters: reusing its prefix would leak
-        # the previous adapter's state into this answer
-        llm.reset()
-        self.timings["set_s"].append(time.perf_counter() - started)
-        self.active[attr] = loras
-        self.switches += 1
-
-    def close(self) -> None:
-        for attr, llm in list(self.llms.items()):
-            if llm is not None:
-                llm.close()  # frees the model, and with it the adapters loaded on it
-        self.llms.clear()
-        self.handles.clear()
-        self.active.clear()
-
-
-_bases: weakref.WeakValueDictionary[tuple, _Base] = weakref.WeakValueDictionary()
-_bases_lock = threading.Lock()
-
-
-def _shared_base(key: tuple) -> _Base:
-    with _bases_lock:
-        base = _bases.get(key)
-        if base is None:
-            base = _bases[key] = _Base()
-        return base
-
-
-def loaded_bases() -> list[dict[str, Any]]:
-    """The base models loaded in this process: their file, loads, adapter switches and adapter files."""
-    with _bases_lock:
-        items = list(_bases.items())
-    return [{"path": key[0], "loads": b.loads, "switches": b.switches, "loaded": any(b.llms.values()),
-             "adapters": sorted({p for _a, p in b.handles})} for key, b in items]
 
 
 # logprobs need llama.cpp to keep logits for every position (n_ctx x vocab floats);
@@ -161,7 +85,7 @@ class LlamaCppChat:
         self._formatter: Any = None
         # every instance of the same file and settings shares one loaded base (and its lock):
         # `smollm2`, `smollm2+a` and `smollm2+b` load the weights once and switch adapters per call
-        self._base = _shared_base((self.path, n_ctx, n_threads, chat_format))
+        self._base = shared_base((self.path, n_ctx, n_threads, chat_format))
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, settings: Settings | None = None) -> LlamaCppChat:
@@ -250,10 +174,10 @@ class LlamaCppChat:
             llm = self._load(p.logprobs)
             sent, q, engine_tools = self._tooling(llm, msgs, p, tools)
             for i in range(p.n):
-                out = self._call(llm.create_chat_completion, messages=_wire(sent), **self._kwargs(q, i, engine_tools))
-                choice = _choice(i, out["choices"][0])
+                out = self._call(llm.create_chat_completion, messages=W.wire(sent), **self._kwargs(q, i, engine_tools))
+                choice = W.choice(i, out["choices"][0])
                 if tools and not choice.message.tool_calls and self.chat_format is None:
-                    choice = _from_template(choice, tools)  # the GGUF's own template: calls come back as text
+                    choice = W.from_template(choice, tools)  # the GGUF's own template: calls come back as text
                 choices.append(choice)
                 usage.prompt_tokens = out["usage"]["prompt_tokens"]
                 usage.completion_tokens += out["usage"]["completion_tokens"]
@@ -271,13 +195,13 @@ class LlamaCppChat:
         with self._lock:
             llm = self._load(p.logprobs)
             sent, p, engine_tools = self._tooling(llm, msgs, p, tools)
-            wire = _wire(sent)
+            wire = W.wire(sent)
             for i in range(p.n):
                 chunks = self._call(llm.create_chat_completion, messages=wire, stream=True,
                                     **self._kwargs(p, i, engine_tools))
                 calls = ToolCallBuffer()
                 for chunk in chunks:
-                    delta = _delta(i, chunk["choices"][0], calls)
+                    delta = W.delta(i, chunk["choices"][0], calls)
                     if delta is not None:
                         completion_tokens += 1 if delta.text else 0
                         yield delta
@@ -300,7 +224,7 @@ class LlamaCppChat:
                 c = out["choices"][0]
                 choices.append(
                     Choice(index=i, message=Message(role="assistant", content=c["text"]),
-                           finish_reason=c.get("finish_reason") or "stop", logprobs=_text_logprobs(c.get("logprobs")))
+                           finish_reason=c.get("finish_reason") or "stop", logprobs=W.text_logprobs(c.get("logprobs")))
                 )
                 usage.prompt_tokens = out["usage"]["prompt_tokens"]
                 usage.completion_tokens += out["usage"]["completion_tokens"]
@@ -343,7 +267,7 @@ class LlamaCppChat:
             llm.reset()
             llm.eval(ids)
             logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
-            return logits, _Vocab(llm, self)  # type: ignore[return-value]
+            return logits, W.Vocab(llm, self)  # type: ignore[return-value]
 
     @staticmethod
     def _piece(llm: Any, token_id: int) -> str:
@@ -420,72 +344,3 @@ class LlamaCppChat:
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         prompt = self._formatter(messages=wire).prompt
         return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-
-
-def _wire(msgs: list[Message]) -> list[dict[str, Any]]:
-    """Messages for a GGUF's Jinja template: content is always a string (an assistant turn with only
-    tool calls has content null in OpenAI's format, which templates cannot concatenate)."""
-    return [{**d, "content": d.get("content") or ""} for d in message_dicts(msgs)]
-
-
-class _Vocab:
-    """Lazy token-id → text lookup (decoding a 150k vocabulary up front would be slow)."""
-
-    def __init__(self, llm: Any, owner: LlamaCppChat) -> None:
-        self._llm, self._owner = llm, owner
-
-    def __getitem__(self, token_id: int) -> str:
-        return self._owner._piece(self._llm, int(token_id))
-
-
-def _chat_logprobs(raw: dict[str, Any] | None) -> list[TokenLogprob] | None:
-    if not raw or not raw.get("content"):
-        return None
-    return [
-        TokenLogprob(
-            token=t["token"], logprob=float(t["logprob"]),
-            top=[(x["token"], float(x["logprob"])) for x in t.get("top_logprobs") or []],
-        )
-        for t in raw["content"]
-    ]
-
-
-def _text_logprobs(raw: dict[str, Any] | None) -> list[TokenLogprob] | None:
-    if not raw:
-        return None
-    return [
-        TokenLogprob(token=t, logprob=float(lp), top=sorted(((k, float(v)) for k, v in (top or {}).items()), key=lambda x: -x[1]))
-        for t, lp, top in zip(raw["tokens"], raw["token_logprobs"], raw["top_logprobs"], strict=False)
-    ]
-
-
-def _choice(index: int, raw: dict[str, Any]) -> Choice:
-    msg = raw["message"]
-    calls = parse_tool_calls(msg.get("tool_calls"))
-    return Choice(
-        index=index,
-        message=Message(role="assistant", content=msg.get("content") or "", tool_calls=calls),
-        finish_reason="tool_calls" if calls else (raw.get("finish_reason") or "stop"),
-        logprobs=_chat_logprobs(raw.get("logprobs")),
-    )
-
-
-def _from_template(choice: Choice, tools: list[dict]) -> Choice:
-    calls = template_tool_calls(choice.message.content or "", tools)
-    if not calls:
-        return choice
-    return choice.model_copy(update={"message": Message(role="assistant", content="", tool_calls=calls),
-                                     "finish_reason": "tool_calls"})
-
-
-def _delta(index: int, raw: dict[str, Any], calls: ToolCallBuffer) -> Delta | None:
-    d = raw.get("delta") or {}
-    text, finish = d.get("content") or "", raw.get("finish_reason")
-    calls.add(d.get("tool_calls"))
-    if not (text or finish):
-        return None
-    done = calls.calls() if finish else None
-    return Delta(
-        index=index, text=text, tool_calls=done, finish_reason="tool_calls" if done else finish,
-        logprobs=_chat_logprobs(raw.get("logprobs")),
-    )

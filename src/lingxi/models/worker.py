@@ -49,7 +49,7 @@ def _serve(conn: Any, name: str, settings: Settings) -> None:
             return
         try:
             if method == "loaded_bases":  # what this child has loaded (the server's tests and bench read it)
-                from lingxi.models.llamacpp import loaded_bases
+                from lingxi.models.bases import loaded_bases
 
                 conn.send(("ok", loaded_bases()))
                 continue
@@ -146,7 +146,7 @@ class ProcessChat:
         self._conn = None
 
     def loaded_bases(self) -> list[dict[str, Any]]:
-        """The llama.cpp base models loaded in the child (`lingxi.models.llamacpp.loaded_bases`)."""
+        """The llama.cpp base models loaded in the child (`lingxi.models.bases.loaded_bases`)."""
         return self._call("loaded_bases")
 
     def view(self, name: str) -> ProcessView:
