@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from lingxi.serve.errors import ApiError
-from lingxi.serve.pool import Gate
+from lingxi.serve.gate import Gate
 
 from serve_fakes import EchoChat
 

@@ -75,7 +75,7 @@ def test_mismatched_base_and_unknown_adapter_are_refused(lora_server) -> None:
 
 def test_one_base_serves_its_adapters_in_turn() -> None:
     """A burst for one adapter does not starve another: waiters are served key by key, in turn."""
-    from lingxi.serve.pool import Gate
+    from lingxi.serve.gate import Gate
 
     async def go() -> list[str]:
         gate, order = Gate(1, 16, 5.0), []

@@ -28,7 +28,8 @@ from pydantic import ValidationError
 from lingxi.errors import PluginError
 from lingxi.registry import default_registry
 from lingxi.serve.errors import ApiError, from_exception, validation_error
-from lingxi.serve.pool import Gate, Served
+from lingxi.serve.gate import Gate
+from lingxi.serve.pool import Served
 from lingxi.serve.schema import EmbeddingRequest
 from lingxi.serve.state import Caller, Server, read_json
 from lingxi.tracing import Trace
