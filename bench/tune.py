@@ -1,30 +1,30 @@
-"""Fine-tuning SmolLM2-135M for lingxi's own grounded answering, measured: SFT then DPO, base vs adapter.
+"""Fine-tuning SmolLM2-135M for lingxi's own grounded answering, measured through `lingxi ask`.
 
-    python bench/tune.py            # 96 SFT examples, 36 held-out questions (about 40 min on 2 busy cores)
-    python bench/tune.py --quick    # a smoke run: 16 examples, 8 questions
+    python bench/tune.py            # 96 SFT examples, 48 held-out questions
+    python bench/tune.py --quick    # a smoke run: 16 examples, 8 questions, 4 steps
 
-Task: lingxi's RAG prompt (`lingxi.rag.prompt.build_messages`, the same system text, numbered and
-fenced passages, focused sentences, the question), answered with a short answer and the [n] marker
-of the passage that holds it; when no passage holds the answer, "I don't know." / "我不知道。" as the
-system prompt asks. Data: CMRC 2018 trial (zh) and XQuAD (en), split by *article*: questions
-evaluated come from articles the adapter never saw. Each question gets the chunk holding its answer
-(the answer's sentence and the next, as a knowledge base would hold it; at most 110 Chinese / 420
-English characters, since SmolLM2's tokenizer spends about two tokens per Chinese character) and one
-chunk of another paragraph, in a seeded random order; one question in six is asked with two other
-chunks only (the answer is not there: abstention is the right answer).
+Task: answer from a knowledge base the way `lingxi ask` does. Data: CMRC 2018 trial (zh) and
+XQuAD (en), split by *article*: even articles go into a training knowledge base, odd ones into a
+held-out one, so the questions evaluated come from articles the adapters never saw.
 
-SFT and DPO run through the CLI (`lingxi tune sft|dpo`), in a home of their own. DPO pairs come
-from the same training questions: chosen = the gold answer with the right marker (verified), rejected
-= an unsupported one (the gold answer citing the wrong passage, or another question's answer).
-Generation for the evaluation uses transformers + peft on the same dequantised base (greedy, 32
-new tokens), so base and adapters are compared on identical weights.
+Training prompts are `lingxi ask`'s own: each training question is asked of the training KB through
+the real pipeline (`lingxi.rag.pipeline.answer_question`, mode generate, the bench's Options) with a
+recording model that keeps the exact messages and says nothing. The target is the gold answer with
+the [n] marker of the first passage shown that holds it; when retrieval showed no passage holding
+it, "I don't know." / "我不知道。" as the system prompt asks; one answerable question in six is
+also shown without its gold passage (renumbered, rebuilt with `build_messages`) to teach abstention.
+SFT and DPO run through the CLI (`lingxi tune sft|dpo`) in a home of their own. DPO pairs come
+from the same prompts: chosen = the gold answer with the right marker (verified), rejected = an
+unsupported one (the gold citing a wrong passage, or another question's answer).
 
-Metrics on the answerable held-out questions: EM / F1 (CMRC scorer for zh, SQuAD for en; markers
-removed), citation precision (share of [n] markers pointing at the passage holding the answer), cited
-rate, fallback rate (answered "I don't know" although the answer was there), verified-sentence
-rate (`lingxi.rag.verify` without vectors: rules + words, as with a KB whose vectors are not
-loaded); on the unanswerable ones: abstention rate.
-Results: bench/results/tune.json and tune.md.
+Evaluation: `lingxi.ask(question, kb=held-out, model=M, mode="generate")` — the function the CLI's
+`lingxi ask --model M` runs (checked: the CLI gives the same answer on the first question) — for
+smollm2, smollm2+SFT and smollm2+DPO, plus model-free `extractive` as the reference smollm2 uses by
+default. Metrics on answerable questions (the held-out KB holds the answer): EM / F1 of the answer
+shown (CMRC scorer for zh, SQuAD for en; markers removed) and of the model's raw draft, citation
+precision (citations whose passage holds the answer), cited rate, fallback rate (abstained), the
+verified-sentence rate of the drafts; on questions from training articles (the held-out KB lacks the
+answer): the abstention rate. Results: bench/results/tune.json and tune.md.
 """
 
 from __future__ import annotations
@@ -45,55 +45,38 @@ DATA = ROOT / ".." / "shared" / "data"
 RESULTS = ROOT / "bench" / "results"
 FILES = {"zh": "cmrc2018/cmrc2018_trial.json", "en": "xquad/xquad.en.json"}
 DONT = {"zh": "我不知道。", "en": "I don't know."}
-MAX_NEW = 32
-LIMIT = {"zh": 110, "en": 420}  # characters per chunk: SmolLM2's tokenizer spends ~2 tokens per Chinese character
+CHUNK_TOKENS = 128  # the bench KBs' chunk size: SmolLM2 spends ~2 tokens per Chinese character
+K, CONTEXT_TOKENS, MAX_TOKENS = 3, 1536, 48  # ask's Options (k, the default context cap, a short answer), training and evaluation alike
+MAX_LENGTH = 1280  # training tokens per example (a longer prompt loses its start: the target is always kept)
 
 
-def load_items(lang: str) -> list[dict[str, Any]]:
+def options() -> Any:
+    from lingxi.rag.pipeline import Options
+
+    return Options(k=K, context_tokens=CONTEXT_TOKENS, max_tokens=MAX_TOKENS)
+
+
+def load(lang: str) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """Questions (short answers only) and the text of each article."""
     path = (DATA / FILES[lang]).resolve()
     if not path.is_file():
         raise SystemExit(f"{path} is absent: nothing to measure (see ../shared/data/README.md)")
     raw = json.loads(path.read_text("utf-8"))
-    out = []
+    items, articles = [], {}
     for a, article in enumerate(raw["data"]):
+        articles[a] = "\n\n".join(p["context"].strip() for p in article["paragraphs"])
         for p, para in enumerate(article["paragraphs"]):
             for qa in para["qas"]:
                 answers = [x["text"] for x in qa["answers"] if x["text"].strip()]
                 if answers and len(answers[0]) <= 40:
-                    chunk = window(para["context"], qa["answers"][0]["answer_start"])
-                    if qa["answers"][0]["text"] in chunk and len(chunk) <= LIMIT[lang]:
-                        out.append({"id": qa["id"], "lang": lang, "article": a, "para": f"{lang}{a}.{p}",
-                                    "question": qa["question"], "answers": answers, "context": chunk,
-                                    "other": window(para["context"], 0)})
-    return out
+                    items.append({"id": qa["id"], "lang": lang, "article": a, "para": f"{lang}{a}.{p}",
+                                  "question": qa["question"], "answers": answers})
+    return items, articles
 
 
-def window(text: str, at: int, size: int = 2) -> str:
-    """A chunk as a knowledge base would hold it: the sentence at character `at` and the next one."""
-    from lingxi.knowledge.text import sentence_spans
-
-    spans = list(sentence_spans(text)) or [(0, len(text))]
-    i = next((k for k, (a, b) in enumerate(spans) if a <= at < b), 0)
-    a, b = spans[i][0], spans[min(i + size, len(spans)) - 1][1]
-    return text[a:b].strip()
-
-
-def split_items(items: list[dict[str, Any]], n_train: int, n_eval: int, seed: int = 0) -> tuple[list, list]:
-    """Train on questions of even articles, evaluate on odd ones (never seen), per language."""
-    rng = random.Random(seed)
-    train, held = [], []
-    for lang in ("zh", "en"):
-        mine = [i for i in items if i["lang"] == lang]
-        tr = [i for i in mine if i["article"] % 2 == 0]
-        ev = [i for i in mine if i["article"] % 2 == 1]
-        rng.shuffle(tr)
-        rng.shuffle(ev)
-        train += _one_per_para(tr)[: n_train // 2]
-        held += _one_per_para(ev)[: n_eval // 2]
-    return train, held
-
-
-def _one_per_para(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def one_per_para(items: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    items = items[:]
+    rng.shuffle(items)
     seen: set[str] = set()
     first, rest = [], []
     for i in items:
@@ -102,28 +85,43 @@ def _one_per_para(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return first + rest
 
 
-def example(item: dict[str, Any], pool: list[dict[str, Any]], rng: random.Random, answerable: bool) -> dict[str, Any]:
-    """The prompt lingxi serves (messages), the sources, where the gold passage sits, and the target."""
-    from lingxi.rag.answer import Source
-    from lingxi.rag.prompt import build_messages
+def build_kbs(home: Path, data: dict[str, tuple[list, dict]]) -> None:
+    """The training KB (even articles) and the held-out KB (odd articles), built once per home."""
+    from lingxi.config import load_settings
+    from lingxi.knowledge.kb import KnowledgeBase
 
-    others = [p for p in pool if p["lang"] == item["lang"] and p["para"] != item["para"]
-              and len(p["other"]) <= LIMIT[p["lang"]]]
-    picked: list[str] = []
-    while len(picked) < 2:
-        c = rng.choice(others)["other"]
-        if c not in picked:
-            picked.append(c)
-    texts = ([item["context"], picked[0]] if answerable else picked)
-    rng.shuffle(texts)
-    sources = [Source(n=n, chunk_id=f"c{n}", source=f"doc{n}.txt", text=t) for n, t in enumerate(texts, start=1)]
-    gold = texts.index(item["context"]) + 1 if answerable else None
-    msgs = [m.model_dump(include={"role", "content"}) for m in build_messages(item["question"], sources, item["lang"])]
-    if gold is None:
-        target = DONT[item["lang"]]
-    else:
-        target = cite(item["answers"][0], gold, item["lang"])
-    return {"item": item, "messages": msgs, "sources": sources, "gold": gold, "target": target}
+    settings = load_settings()
+    for name, parity in (("tune-train", 0), ("tune-held", 1)):
+        if name in KnowledgeBase.names(settings):
+            continue
+        folder = home / "bench-tune" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for lang, (_, articles) in data.items():
+            for a, text in articles.items():
+                if a % 2 == parity:
+                    (folder / f"{lang}-{a:03d}.txt").write_text(text + "\n", "utf-8")
+        kb = KnowledgeBase.create(name, chunk_tokens=CHUNK_TOKENS, settings=settings)
+        t = time.perf_counter()
+        report = kb.ingest(folder, embed="wait")
+        print(f"{name}: {len(report.added)} files, {report.chunks} chunks in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+
+class Recorder:
+    """A chat model that keeps the messages the pipeline sends and answers nothing."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.messages = model, None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def stream(self, messages: Any, params: Any = None) -> Any:
+        self.messages = [m.model_dump(include={"role", "content"}) for m in messages]
+        return iter(())
+
+
+def holds(text: str, answers: list[str]) -> bool:
+    return any(a.strip() and a.strip() in text for a in answers)
 
 
 def cite(answer: str, n: int, lang: str) -> str:
@@ -132,21 +130,42 @@ def cite(answer: str, n: int, lang: str) -> str:
     return f"{answer}[{n}]。" if lang == "zh" else f"{answer} [{n}]."
 
 
-def build(items: list[dict[str, Any]], pool: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    return [example(i, pool, rng, answerable=(k % 6 != 5)) for k, i in enumerate(items)]
+def training_examples(items: list[dict[str, Any]], kb: Any, model: Any) -> list[dict[str, Any]]:
+    """ask's exact prompt for each training question, with the target answer (see the module text)."""
+    from lingxi.rag.pipeline import answer_question
+    from lingxi.rag.prompt import build_messages
+
+    rec, out = Recorder(model), []
+    for k, item in enumerate(items):
+        rec.messages = None
+        shown = answer_question(item["question"], kb, rec, "generate", options=options()).sources
+        if rec.messages is None:  # ask abstains before calling the model (no passage close enough)
+            continue
+        gold = next((s.n for s in shown if holds(s.text, item["answers"])), None)
+        messages = rec.messages
+        if gold is not None and k % 6 == 5 and len(shown) > 1:  # the gold passage withheld: abstain
+            rest = [s.model_copy(update={"n": n}) for n, s in enumerate((s for s in shown if s.n != gold), start=1)]
+            messages = [m.model_dump(include={"role", "content"}) for m in build_messages(item["question"], rest, item["lang"])]
+            gold = None
+        elif gold is not None:
+            rebuilt = [m.model_dump(include={"role", "content"}) for m in build_messages(item["question"], shown, item["lang"])]
+            assert rebuilt == messages, "build_messages no longer gives ask's prompt"
+        target = DONT[item["lang"]] if gold is None else cite(item["answers"][0], gold, item["lang"])
+        tokens = model.count_tokens("".join(m["content"] or "" for m in messages))
+        out.append({"item": item, "messages": messages, "gold": gold, "n_shown": len(shown), "target": target,
+                    "prompt_tokens": tokens})
+    return out
 
 
 def dpo_pairs(examples: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-    """chosen = the verified gold answer; rejected = the gold citing the other passage, or another answer."""
+    """chosen = the verified gold answer; rejected = the gold citing another passage, or another answer."""
     rng = random.Random(seed)
     answerable = [e for e in examples if e["gold"] is not None]
     pairs = []
     for k, e in enumerate(answerable):
         lang, ans = e["item"]["lang"], e["item"]["answers"][0]
-        wrong = 2 if e["gold"] == 1 else 1
-        if k % 2 == 0:
-            bad = cite(ans, wrong, lang)
+        if k % 2 == 0 and e["n_shown"] > 1:
+            bad = cite(ans, rng.choice([n for n in range(1, e["n_shown"] + 1) if n != e["gold"]]), lang)
         else:
             other = rng.choice([x for x in answerable if x["item"]["lang"] == lang and x is not e])["item"]["answers"][0]
             bad = cite(other, e["gold"], lang)
@@ -188,134 +207,106 @@ def train(home: Path, method: str, data: Path, name: str, *opts: str) -> dict[st
     return manifest
 
 
-def from_checkpoint(folder: Path) -> tuple[dict[str, Any], Path]:
-    """The manifest (metrics of the steps done) and adapter of the last checkpoint of an interrupted run."""
-    manifest = json.loads((folder / "manifest.json").read_text())
-    ckpt = max(folder.glob("checkpoints/checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    state = json.loads((ckpt / "trainer_state.json").read_text())
-    steps = int(state["global_step"])
-    losses = [[h["step"], h["loss"]] for h in state["log_history"] if "loss" in h]
-    seconds = manifest.get("metrics", {}).get("seconds")
-    batch = manifest["hyper"]["batch_size"]
-    manifest["metrics"] = {"steps": steps, "seconds": seconds, "losses": losses,
-                           "train_loss": losses[-1][1] if losses else None,
-                           "examples_per_s": round(steps * batch / seconds, 3) if seconds else None,
-                           "interrupted_at": f"step {steps} of {manifest['steps_planned']}"}
-    return {**manifest, "wall_s": None}, ckpt
-
-
-def answer_all(model: Any, tok: Any, examples: list[dict[str, Any]]) -> tuple[list[str], float]:
-    import torch
-
-    from lingxi.tune.template import encode, render
-
-    outs, started = [], time.perf_counter()
-    for e in examples:
-        ids = encode(tok, render(tok, e["messages"], generation_prompt=True))
-        with torch.no_grad():
-            got = model.generate(torch.tensor([ids]), max_new_tokens=MAX_NEW, do_sample=False,
-                                 pad_token_id=tok.pad_token_id)[0][len(ids):]
-        outs.append(tok.decode(got, skip_special_tokens=True).strip())
-    return outs, time.perf_counter() - started
-
-
 _MARK = re.compile(r"\[(\d+)\]")
 
 
-def score(examples: list[dict[str, Any]], outs: list[str]) -> dict[str, Any]:
+def scores(item: dict[str, Any], text: str) -> tuple[float, float]:
     from lingxi.evals.qa import cmrc_em, cmrc_f1, squad_em, squad_f1
-    from lingxi.rag.verify import says_dont_know, split_claims, verify
+    from lingxi.rag.verify import strip_markers
 
-    em = f1 = 0.0
-    n_ans = n_unans = fallback = abstain = cited = 0
-    marks = right = claims_n = supported = 0
-    for e, out in zip(examples, outs, strict=True):
-        dont = says_dont_know(out) or out.strip() in ("", DONT[e["item"]["lang"]])
-        if e["gold"] is None:
-            n_unans += 1
-            abstain += dont
+    text = strip_markers(text).strip().rstrip("。.").strip()
+    zh = item["lang"] == "zh"
+    return ((cmrc_em if zh else squad_em)(item["answers"], text), (cmrc_f1 if zh else squad_f1)(item["answers"], text))
+
+
+def evaluate(held: list[dict[str, Any]], unans: list[dict[str, Any]], models: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """Every question through `lingxi.ask` for each (model, mode); metrics and the answers."""
+    import lingxi
+
+    metrics, samples = {}, {}
+    for label, (model, mode) in models.items():
+        rows, started = [], time.perf_counter()
+        for item in held + unans:
+            a = lingxi.ask(item["question"], kb="tune-held", model=model, mode=mode, options=options())
+            rows.append((item, a))
+        secs = time.perf_counter() - started
+        metrics[label] = score(rows, len(held)) | {"seconds_per_answer": round(secs / len(rows), 2)}
+        if mode == "extractive":  # no model, no draft
+            metrics[label].update(draft_em=None, draft_f1=None)
+        samples[label] = [{"text": a.text, "draft": a.draft, "mode": a.mode} for _, a in rows]
+    return {"metrics": metrics, "samples": samples}
+
+
+def score(rows: list[tuple[dict[str, Any], Any]], n_held: int) -> dict[str, Any]:
+    em = f1 = dem = df1 = 0.0
+    n = fallback = cited = marks = right = sentences = supported = abstain = reachable = 0
+    for k, (item, a) in enumerate(rows):
+        if k >= n_held:  # the held-out KB lacks the answer
+            abstain += a.abstained
             continue
-        n_ans += 1
-        if dont:
-            fallback += 1
-        text = _MARK.sub("", out).strip().rstrip("。.").strip()
-        zh = e["item"]["lang"] == "zh"
-        em += (cmrc_em if zh else squad_em)(e["item"]["answers"], text)
-        f1 += (cmrc_f1 if zh else squad_f1)(e["item"]["answers"], text)
-        ns = [int(n) for n in _MARK.findall(out)]
-        cited += bool(ns)
-        marks += len(ns)
-        right += sum(n == e["gold"] for n in ns)
-        if not dont:
-            cl = split_claims(out)
-            verdicts = verify(cl, e["sources"], e["item"]["question"])
-            claims_n += len(verdicts)
-            supported += sum(v.verdict == "supported" for v in verdicts)
-    pct = lambda a, b: round(100 * a / b, 1) if b else None  # noqa: E731
-    return {"answerable": n_ans, "unanswerable": n_unans, "em": pct(em, n_ans), "f1": pct(f1, n_ans),
-            "citation_precision": pct(right, marks), "cited_rate": pct(cited, n_ans),
-            "fallback_rate": pct(fallback, n_ans), "verified_sentence_rate": pct(supported, claims_n),
-            "abstention_rate_unanswerable": pct(abstain, n_unans), "sentences": claims_n,
-            "supported_sentences": supported}
+        n += 1
+        by_n = {s.n: s.text for s in a.sources}
+        reachable += any(holds(t, item["answers"]) for t in by_n.values())
+        fallback += a.abstained
+        e, f = scores(item, "" if a.abstained else a.text)
+        em, f1 = em + e, f1 + f
+        e, f = scores(item, a.draft)
+        dem, df1 = dem + e, df1 + f
+        cited += bool(a.citations)
+        marks += len(a.citations)
+        right += sum(holds(by_n.get(c.n, ""), item["answers"]) for c in a.citations)
+        sentences += len(a.sentences)
+        supported += sum(v.verdict == "supported" for v in a.sentences)
+    pct = lambda x, y: round(100 * x / y, 1) if y else None  # noqa: E731
+    n_un = len(rows) - n_held
+    return {"answerable": n, "unanswerable": n_un, "retrieved_answer": pct(reachable, n), "em": pct(em, n),
+            "f1": pct(f1, n), "draft_em": pct(dem, n), "draft_f1": pct(df1, n), "citation_precision": pct(right, marks),
+            "cited_rate": pct(cited, n), "fallback_rate": pct(fallback, n), "verified_sentence_rate": pct(supported, sentences),
+            "sentences": sentences, "supported_sentences": supported, "abstention_rate_unanswerable": pct(abstain, n_un)}
 
 
-def evaluate(home: Path, held: list[dict[str, Any]], adapters: dict[str, Path]) -> dict[str, Any]:
-    from peft import PeftModel
+def cli_agrees(home: Path, item: dict[str, Any], label: str, model: str, mode: str, text: str) -> dict[str, Any]:
+    """`lingxi ask --model M` on one question gives what the library gave."""
+    out = cli(home, "ask", item["question"], "--kb", "tune-held", "--model", model, "--mode", mode,
+              "--k", str(K), "--max-tokens", str(MAX_TOKENS))
+    return {"model": label, "same": out.get("text") == text, "cli_text": out.get("text"), "library_text": text}
 
-    from lingxi.config import load_settings
-    from lingxi.tune.base import load_base, resolve_base
 
-    os.environ["LINGXI_HOME"] = str(home)
-    settings = load_settings()
-    tok, model = load_base(resolve_base("smollm2", settings), settings)
-    model.eval()
-    names = list(adapters)
-    peft_model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0]).eval()
-    for n in names[1:]:
-        peft_model.load_adapter(adapters[n], adapter_name=n)
-    results, samples = {}, {}
-    with peft_model.disable_adapter():
-        outs, secs = answer_all(peft_model, tok, held)
-    results["base"] = {**score(held, outs), "seconds_per_answer": round(secs / len(held), 2)}
-    samples["base"] = outs
-    for n in names:
-        peft_model.set_adapter(n)
-        outs, secs = answer_all(peft_model, tok, held)
-        results[n] = {**score(held, outs), "seconds_per_answer": round(secs / len(held), 2)}
-        samples[n] = outs
-    return {"metrics": results, "samples": samples}
+COLS = [("em", "EM"), ("f1", "F1"), ("draft_f1", "draft F1"), ("citation_precision", "citation precision"),
+        ("cited_rate", "cited"), ("fallback_rate", "fallback"), ("verified_sentence_rate", "verified sentences"),
+        ("abstention_rate_unanswerable", "abstains (answer absent)"), ("seconds_per_answer", "s / answer")]
 
 
 def markdown(r: dict[str, Any]) -> str:
-    cfg, sft, dpo = r["config"], r["train"]["sft"], r["train"]["dpo"]
-    cols = ["em", "f1", "citation_precision", "cited_rate", "fallback_rate", "verified_sentence_rate",
-            "abstention_rate_unanswerable", "seconds_per_answer"]
-    head = ["model", "EM", "F1", "citation precision", "cited", "fallback", "verified sentences",
-            "abstains (no answer)", "s / answer"]
-    size = "quick run" if cfg["quick"] else f"--train {cfg.get('asked_train')} --eval {cfg.get('asked_eval')} " \
-        f"--dpo-steps {cfg['dpo_steps']}"
-    lines = [f"# Tuning SmolLM2-135M for grounded answering (`python bench/tune.py {size}`)", "",
-             f"{cfg['train_examples']} SFT examples ({cfg['train_unanswerable']} without the answer), "
-             f"{cfg['dpo_pairs']} DPO pairs, {cfg['eval_answerable']} + {cfg['eval_unanswerable']} held-out "
-             f"questions (CMRC 2018 trial zh + XQuAD en, articles never trained on). Percentages; "
-             f"load average {r['load_average']} at the start, {r['load_average_end']} at the end.", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    cfg = r["config"]
+    size = "--quick" if cfg["quick"] else f"--train {cfg['asked_train']} --eval {cfg['asked_eval']} --dpo-steps {cfg['dpo_steps']}"
+    lines = [f"# Tuning SmolLM2-135M for grounded answering, measured through `lingxi ask` (`python bench/tune.py {size}`)", "",
+             f"{cfg['train_examples']} SFT examples ({cfg['train_unanswerable']} answered \"I don't know\"), "
+             f"{cfg['dpo_pairs']} DPO pairs; {cfg['eval_answerable']} held-out questions from articles never trained on "
+             f"(CMRC 2018 trial zh + XQuAD en) asked of a KB of those articles, {cfg['eval_unanswerable']} questions "
+             f"whose article is not in it. ask Options: k={K}, context_tokens={CONTEXT_TOKENS}, max_tokens={MAX_TOKENS}; "
+             f"KB chunks of {CHUNK_TOKENS} tokens. The KB shows a passage holding the answer for "
+             f"{r['eval']['metrics']['smollm2 (extractive)']['retrieved_answer']} % of the answerable questions. "
+             f"Percentages; load average {r['load_average']} at the start, {r['load_average_end']} at the end.", "",
+             "| model (mode) | " + " | ".join(h for _, h in COLS) + " |", "|---" * (len(COLS) + 1) + "|"]
     for name, m in r["eval"]["metrics"].items():
-        lines.append("| " + " | ".join([name] + ["-" if m.get(c) is None else str(m[c]) for c in cols]) + " |")
+        lines.append(f"| {name} | " + " | ".join("-" if m.get(c) is None else str(m[c]) for c, _ in COLS) + " |")
     lines += ["", "| training | steps | examples | seconds | examples/s | s / epoch | final loss | validation loss |",
               "|---|---|---|---|---|---|---|---|"]
-    for name, t in (("sft (LoRA r=8, all linear)", sft), ("dpo (LoRA r=8, ref = base)", dpo)):
-        if t.get("interrupted_at"):
-            name += f", stopped at {t['interrupted_at']}"
+    for name, t in r["train"].items():
         lines.append(f"| {name} | {t['steps']} | {t['examples']} | {t['seconds']} | {t['examples_per_s']} | "
                      f"{t['seconds_per_epoch']} | {t['train_loss']} | {'-' if t['validation_loss'] is None else t['validation_loss']} |")
+    agree = r.get("cli_check", [])
+    if agree:
+        lines += ["", "CLI check (`lingxi ask --model M --mode generate --json` on the first question = the library's answer): "
+                  + ", ".join(f"{c['model']} {'same' if c['same'] else 'DIFFERENT'}" for c in agree) + "."]
     lines += ["", r["verdict"], ""]
     if r.get("notes"):
         lines += ["Notes:", "", *[f"- {n}" for n in r["notes"]], ""]
     return "\n".join(lines)
 
 
-def _train_row(manifest: dict[str, Any], n_train: int) -> dict[str, Any]:
+def train_row(manifest: dict[str, Any], n_train: int) -> dict[str, Any]:
     m = manifest["metrics"]
     steps, batch = m["steps"], manifest["hyper"]["batch_size"]
     seen = steps * batch
@@ -323,74 +314,79 @@ def _train_row(manifest: dict[str, Any], n_train: int) -> dict[str, Any]:
             "seconds_per_epoch": round(m["seconds"] * n_train / max(seen, 1), 1),
             "train_loss": round(m["train_loss"], 4) if m.get("train_loss") is not None else None,
             "validation_loss": round(m["validation_loss"], 4) if m.get("validation_loss") is not None else None,
-            "cli_wall_s": manifest.get("wall_s"), "interrupted_at": m.get("interrupted_at")}
+            "cli_wall_s": manifest.get("wall_s"), "hyper": manifest["hyper"]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="a smoke run (16 examples, 8 questions, few steps)")
+    ap.add_argument("--quick", action="store_true", help="a smoke run (16 examples, 8 questions, 4 steps)")
     ap.add_argument("--train", type=int, default=96)
-    ap.add_argument("--eval", type=int, default=36)
+    ap.add_argument("--eval", type=int, default=48)
+    ap.add_argument("--epochs", default="1")
+    ap.add_argument("--lr", default="2e-4")
     ap.add_argument("--dpo-steps", type=int, default=6)
-    ap.add_argument("--sft-from-checkpoint", action="store_true",
-                    help="use the last checkpoint of an interrupted SFT run instead of training")
     ap.add_argument("--render", action="store_true", help="rewrite tune.md from tune.json (no training)")
     ap.add_argument("--home", default=os.environ.get("LINGXI_BENCH_HOME", str(Path.home() / ".lingxi-bench-tune")))
     a = ap.parse_args()
     if a.render:
         result = json.loads((RESULTS / "tune.json").read_text("utf-8"))
         (RESULTS / "tune.md").write_text(markdown(result), "utf-8")
-        print(markdown(result))
-        return
+        return print(markdown(result))
     n_train, n_eval, dpo_steps = (16, 8, 2) if a.quick else (a.train, a.eval, a.dpo_steps)
-    try:
-        os.nice(10)
-    except OSError:
-        pass
     home = Path(a.home).expanduser()
+    os.environ["LINGXI_HOME"] = str(home)
     work = home / "bench-tune"
     work.mkdir(parents=True, exist_ok=True)
     load0 = round(os.getloadavg()[0], 2)
-    items = load_items("zh") + load_items("en")
-    tr_items, ev_items = split_items(items, n_train, n_eval)
-    train_ex, held = build(tr_items, tr_items, seed=1), build(ev_items, ev_items, seed=2)
-    sft_rows = [{"messages": [*e["messages"], {"role": "assistant", "content": e["target"]}]} for e in train_ex]
-    pairs = dpo_pairs(train_ex, seed=3)
-    write_jsonl(sft_rows, work / "sft.jsonl")
+    from lingxi.knowledge.kb import KnowledgeBase
+    from lingxi.models.funnel import open_chat
+
+    data = {lang: load(lang) for lang in ("zh", "en")}
+    build_kbs(home, data)
+    rng = random.Random(0)
+    tr, ev, un = [], [], []
+    for lang, (items, _) in data.items():
+        tr += one_per_para([i for i in items if i["article"] % 2 == 0], rng)[: n_train // 2]
+        ev += one_per_para([i for i in items if i["article"] % 2 == 1], rng)[: n_eval // 2]
+        un += one_per_para([i for i in items if i["article"] % 2 == 0], random.Random(9))[-max(2, n_eval // 16):]
+    examples = training_examples(tr, KnowledgeBase.open("tune-train"), open_chat("smollm2"))
+    write_jsonl([{"messages": [*e["messages"], {"role": "assistant", "content": e["target"]}]} for e in examples],
+                work / "sft.jsonl")
+    pairs = dpo_pairs(examples, seed=3)
     write_jsonl(pairs, work / "dpo.jsonl")
     tag = "quick" if a.quick else "full"
-    if a.sft_from_checkpoint:  # an SFT run stopped early (Ctrl-C): evaluate its last checkpoint
-        sft, sft_path = from_checkpoint(home / "adapters" / f"rag-sft-{tag}")
-    else:
-        sft = train(home, "sft", work / "sft.jsonl", f"rag-sft-{tag}", "--epochs", "1", "--lr", "5e-4",
-                    "--max-length", "704", "--validation", "0.05", *(["--max-steps", "4"] if a.quick else []))
-        sft_path = home / "adapters" / f"rag-sft-{tag}" / "adapter"
-    dpo = train(home, "dpo", work / "dpo.jsonl", f"rag-dpo-{tag}", "--max-steps", str(dpo_steps), "--lr", "5e-4",
-                "--max-length", "704", "--validation", "0.05")
-    adapters = {"sft": sft_path,
-                "dpo": home / "adapters" / f"rag-dpo-{tag}" / "adapter"}
-    ev = evaluate(home, held, adapters)
-    m = ev["metrics"]
-    vb, vd = m["base"]["verified_sentence_rate"], m["dpo"]["verified_sentence_rate"]
-    moved = m["dpo"]["supported_sentences"] - round((vb or 0) * m["dpo"]["sentences"] / 100)
-    verdict = (f"DPO ({dpo_steps} steps of 2 pairs): verified-sentence rate {vb} % (base, "
-               f"{m['base']['supported_sentences']}/{m['base']['sentences']} sentences) -> {vd} % (dpo, "
-               f"{m['dpo']['supported_sentences']}/{m['dpo']['sentences']}); SFT: {m['sft']['verified_sentence_rate']} %. "
-               + ("It rose" if (vd or 0) > (vb or 0) else "It did not rise")
-               + (", by about one or two sentences: within noise at this size." if abs(moved) <= 2 else "."))
+    quick = ["--max-steps", "4"] if a.quick else []
+    common = ["--lr", a.lr, "--max-length", str(MAX_LENGTH), "--validation", "0.05"]
+    sft = train(home, "sft", work / "sft.jsonl", f"ask-sft-{tag}", "--epochs", a.epochs, *common, *quick)
+    dpo = train(home, "dpo", work / "dpo.jsonl", f"ask-dpo-{tag}", "--max-steps", str(dpo_steps), *common)
+    models = {"smollm2 (extractive)": ("smollm2", "extractive"), "smollm2 (generate)": ("smollm2", "generate"),
+              f"smollm2+ask-sft-{tag} (generate)": (f"smollm2+ask-sft-{tag}", "generate"),
+              f"smollm2+ask-dpo-{tag} (generate)": (f"smollm2+ask-dpo-{tag}", "generate")}
+    ev_out = evaluate(ev, un, models)
+    m = ev_out["metrics"]
+    check = [cli_agrees(home, ev[0], label, model, mode, ev_out["samples"][label][0]["text"])
+             for label, (model, mode) in models.items() if mode == "generate"]
+    base, s, d = (m[k] for k in list(models)[1:])
+    verdict = (f"Verified-sentence rate of the drafts: base {base['verified_sentence_rate']} % "
+               f"({base['supported_sentences']}/{base['sentences']}), SFT {s['verified_sentence_rate']} % "
+               f"({s['supported_sentences']}/{s['sentences']}), DPO {d['verified_sentence_rate']} % "
+               f"({d['supported_sentences']}/{d['sentences']}). F1 of the answer shown: base {base['f1']}, SFT {s['f1']}, "
+               f"DPO {d['f1']}, extractive {m['smollm2 (extractive)']['f1']}.")
     result = {
-        "config": {"quick": a.quick, "asked_train": n_train, "asked_eval": n_eval, "train_examples": len(train_ex),
-                   "train_unanswerable": sum(e["gold"] is None for e in train_ex), "dpo_pairs": len(pairs),
-                   "dpo_steps": dpo_steps, "eval_answerable": sum(e["gold"] is not None for e in held),
-                   "eval_unanswerable": sum(e["gold"] is None for e in held), "max_new_tokens": MAX_NEW,
-                   "generation": "transformers + peft, greedy, same dequantised base"},
+        "config": {"quick": a.quick, "asked_train": n_train, "asked_eval": n_eval, "train_examples": len(examples),
+                   "train_unanswerable": sum(e["gold"] is None for e in examples), "dpo_pairs": len(pairs),
+                   "prompt_tokens_max": max(e["prompt_tokens"] for e in examples),
+                   "prompt_tokens_median": sorted(e["prompt_tokens"] for e in examples)[len(examples) // 2],
+                   "dpo_steps": dpo_steps, "eval_answerable": len(ev), "eval_unanswerable": len(un),
+                   "k": K, "context_tokens": CONTEXT_TOKENS, "max_tokens": MAX_TOKENS, "chunk_tokens": CHUNK_TOKENS,
+                   "max_length": MAX_LENGTH, "generation": "lingxi.ask through the funnel (llama.cpp, BASE+ADAPTER), greedy"},
         "load_average": load0, "load_average_end": round(os.getloadavg()[0], 2),
-        "train": {"sft": _train_row({**sft, "wall_s": sft["wall_s"]}, len(train_ex)),
-                  "dpo": _train_row({**dpo, "wall_s": dpo["wall_s"]}, len(pairs))},
-        "eval": {"metrics": m, "examples": [{"question": e["item"]["question"], "gold": e["item"]["answers"][0],
-                                             "gold_n": e["gold"], **{k: v[i] for k, v in ev["samples"].items()}}
-                                            for i, e in enumerate(held[:12])]},
-        "verdict": verdict,
+        "train": {f"sft (LoRA r=8, all linear, lr {a.lr}, {a.epochs} epoch)": train_row(sft, len(examples)),
+                  f"dpo (LoRA r=8, ref = base, {dpo_steps} steps)": train_row(dpo, len(pairs))},
+        "eval": {"metrics": m, "examples": [{"question": i["question"], "gold": i["answers"][0],
+                                             **{k: v[n] for k, v in ev_out["samples"].items()}}
+                                            for n, i in enumerate(ev[:12])]},
+        "cli_check": check, "verdict": verdict,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "tune_quick" if a.quick else "tune"

@@ -37,6 +37,7 @@ def test_adapters_interleave_on_one_loaded_base(lora_server) -> None:
     client = openai.OpenAI(base_url=lora_server.url + "/v1", api_key="none", max_retries=0, timeout=180)
     listed = {m.id for m in client.models.list()}
     assert {"smollm2", "smollm2+a", "smollm2+b"} <= listed
+    assert "smollm2+elsewhere" not in listed  # trained on another file: not listed, since it would be refused
     order = ["smollm2+a", "smollm2", "smollm2+b", "smollm2+a", "smollm2+b", "smollm2"]
     got = [(m, _ask(client, m)) for m in order]
     one = {m: {t for n, t in got if n == m} for m in set(order)}

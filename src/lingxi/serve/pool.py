@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lingxi.config import ModelSpec, Settings
-from lingxi.errors import ConfigError, ModelError
+from lingxi.errors import ConfigError, LingxiError, ModelError
 from lingxi.models import adapted
 from lingxi.models.base import ChatModel
 from lingxi.models.funnel import LOCAL_PROVIDERS, calling, open_chat
@@ -77,7 +77,7 @@ class ModelPool:
         out = {name: spec.provider for name, spec in known.items()}
         for a in list_adapters(self.settings):
             spec = known.get(a["base"] or "")
-            if spec is not None and spec.provider == "llamacpp" and a["status"] == "trained":
+            if spec is not None and spec.provider == "llamacpp" and a["status"] == "trained" and _same_base(spec, a):
                 out[f"{a['base']}+{a['name']}"] = "llamacpp"
         out.update({name: getattr(m, "provider", "custom") for name, m in self.overrides.items()})
         return out
@@ -336,3 +336,15 @@ class ThreadStream:
                 yield items
             if end:
                 return
+
+
+def _same_base(spec: ModelSpec, adapter: dict[str, Any]) -> bool:
+    """True when the file behind the base alias is, now, the one the adapter was trained on (hashed once per
+    path, mtime and size): an alias pointed at another file does not list adapters it would refuse."""
+    from lingxi.models.files import resolve_path
+    from lingxi.tune.base import sha256_of
+
+    try:
+        return sha256_of(resolve_path(spec.path or "")) == adapter.get("base_sha256")
+    except (OSError, LingxiError):
+        return False

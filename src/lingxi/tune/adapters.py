@@ -70,6 +70,7 @@ def list_adapters(settings: Settings) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
         out.append({"name": folder.name, "method": m.get("method"), "base": m.get("base", {}).get("name"),
+                    "base_sha256": m.get("base", {}).get("sha256"),
                     "status": m.get("status"), "steps": m.get("metrics", {}).get("steps"),
                     "validation_loss": m.get("metrics", {}).get("validation_loss"),
                     "exported": (folder / "adapter.gguf").is_file()})
