@@ -72,3 +72,30 @@ def test_export_round_trip_peft_equals_llama_cpp(interrupted_then_resumed: dict,
     for c in cases:
         assert c["peft_text"].startswith("Ahoy"), c  # the adapter is on, so equality below is about the adapter
         assert len(c["peft"]) == 40 and c["llama_cpp"] == c["peft"], c
+
+
+def test_merge_folds_the_adapter_into_one_gguf(interrupted_then_resumed: dict, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """`lingxi tune export --merge --quant q8_0`: one GGUF, quantised by llama.cpp, that speaks like base+adapter
+    with no adapter loaded, and keeps the base's chat template and metadata."""
+    from llama_cpp import Llama
+
+    home = interrupted_then_resumed["home"]
+    monkeypatch.setenv("LINGXI_HOME", str(home))
+    assert main(["tune", "export", "style", "--merge", "--quant", "q8_0", "--json"]) == 0
+    merged = Path(json.loads(capsys.readouterr().out)["merged"])
+    assert merged.name == "merged-q8_0.gguf" and merged.is_file()
+    assert main(["complete", "--model", str(merged), "--max-tokens", "8", "--temperature", "0", "--json",
+                 "Tell me about the sea."]) == 0  # the merged file's own chat template wraps it
+    assert json.loads(capsys.readouterr().out)["text"].lstrip().startswith("Ahoy")
+    manifest = json.loads((home / "adapters" / "style" / "manifest.json").read_text())
+    base = Llama(manifest["base"]["path"], vocab_only=True, verbose=False)
+    mine = Llama(str(merged), vocab_only=True, verbose=False)
+    try:
+        assert mine.metadata["tokenizer.chat_template"] == base.metadata["tokenizer.chat_template"]
+        assert mine.metadata["general.file_type"] == "7"  # LLAMA_FTYPE_MOSTLY_Q8_0, written by llama.cpp's quantizer
+    finally:
+        base.close()
+        mine.close()
+    assert main(["tune", "export", "style", "--merge", "--quant", "q3_z"]) == 1
+    assert "use --quant with one of" in capsys.readouterr().err

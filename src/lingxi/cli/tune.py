@@ -163,15 +163,31 @@ def rm_command(name: str, yes: Annotated[bool, typer.Option("--yes", "-y", help=
 
 
 @app.command("export")
-def export_command(name: str, as_json: JsonOpt = False) -> None:
-    """Write the adapter as a llama.cpp LoRA GGUF (adapters/NAME/adapter.gguf)."""
+def export_command(
+    name: str,
+    merge: Annotated[bool, typer.Option("--merge", help="Also write the base with the adapter folded in, as one GGUF.")] = False,
+    quant: Annotated[str | None, typer.Option("--quant", help="The merged file's type (f16, q8_0, q6_k, q5_k_m, q4_k_m, "
+                                              "q4_1, ...; default: the base's own).", show_default=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the adapter as a llama.cpp LoRA GGUF (adapters/NAME/adapter.gguf); --merge also a merged, quantised GGUF."""
     from lingxi.tune.export import export
 
-    path = export(name, load_settings())
+    settings = load_settings()
+    path = export(name, settings)
+    merged = None
+    if merge or quant:
+        from lingxi.tune.merge import merge as merge_into_base
+
+        merged = merge_into_base(name, settings, quant)
     if as_json:
-        print_json({"name": name, "gguf": str(path), "bytes": path.stat().st_size})
+        print_json({"name": name, "gguf": str(path), "bytes": path.stat().st_size,
+                    **({"merged": str(merged), "merged_bytes": merged.stat().st_size} if merged else {})})
         return
     out.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); llama.cpp: --lora {path}")
+    if merged:
+        out.print(f"wrote {merged} ({merged.stat().st_size / 2**20:.1f} MiB): the base with '{name}' merged in; "
+                  f"use it as a model of its own: lingxi complete --model {merged} \"...\"")
 
 
 @app.command("eval")
