@@ -81,8 +81,10 @@ def make_adapter(settings: Settings, name: str, *, seed: int, base: str = "smoll
     return path
 
 
-def greedy_both_ways(settings: Settings, name: str, prompts: list[str], n_tokens: int = 40) -> list[dict[str, Any]]:
-    """Greedy decoding of `n_tokens` per prompt with trained adapter `name`: peft on the dequantised base
+def greedy_both_ways(settings: Settings, name: str, prompts: list[str] | list[list[dict[str, str]]],
+                     n_tokens: int = 40) -> list[dict[str, Any]]:
+    """Greedy decoding of `n_tokens` per prompt (a user message, or a whole list of messages) with trained
+    adapter `name`: peft on the dequantised base
     against llama.cpp on the GGUF with the exported LoRA (switched on through the provider), the end
     of turn suppressed on both sides so that every prompt runs the full length. One dict per prompt:
     both token lists, both texts, and how many leading tokens agree."""
@@ -110,7 +112,8 @@ def greedy_both_ways(settings: Settings, name: str, prompts: list[str], n_tokens
 
     out = []
     for prompt in prompts:
-        ids = encode(tok, render(tok, [{"role": "user", "content": prompt}], generation_prompt=True))
+        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        ids = encode(tok, render(tok, messages, generation_prompt=True))
         with torch.no_grad():
             want = peft_model.generate(torch.tensor([ids]), max_new_tokens=n_tokens, min_new_tokens=n_tokens,
                                        do_sample=False)[0][len(ids):].tolist()
