@@ -119,6 +119,21 @@ def test_a_mix_of_adapters_equals_peft_with_both_active(hf_home: tuple[Settings,
     assert got != answer(f"hf:{folder}", settings)
 
 
+def test_an_adapter_trained_by_lingxi_tune_on_the_folder_is_served(hf_home: tuple[Settings, Path]) -> None:
+    pytest.importorskip("trl", reason="needs: pip install 'lingxi[tune]'")
+    from lingxi.tune.train import Plan, train
+
+    settings, folder = hf_home
+    data = settings.home_dir / "pirate.jsonl"
+    data.write_text("".join(json.dumps({"prompt": q, "completion": "Ahoy, matey! Arr."}) + "\n"
+                            for q in ("Say hello.", "Greet me.", "Hi!", "Good morning.")), "utf-8")
+    manifest = train(Plan(method="sft", model=f"hf:{folder}", data=str(data), out="pirate", max_steps=4, lr=5e-2,
+                          seed=1, validation=0.0), settings)
+    assert manifest["status"] == "trained" and manifest["base"]["format"] == "hf"
+    got = answer(f"hf:{folder}+pirate", settings)
+    assert got == direct(folder, settings, {"pirate": 1.0}) and got != answer(f"hf:{folder}", settings)
+
+
 def test_an_adapter_trained_on_another_folder_is_refused(hf_home: tuple[Settings, Path]) -> None:
     from lingxi.models.funnel import open_chat
 
