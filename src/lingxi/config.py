@@ -65,7 +65,7 @@ class ModelSpec(BaseModel):
     n_ctx: int | None = Field(None, ge=256)
     n_threads: int | None = Field(None, ge=1)
     chat_format: str | None = None  # llamacpp: override the chat template read from the GGUF
-    adapters: dict[str, float] = Field(default_factory=dict)  # llamacpp: LoRA adapters (name -> scale), see models/adapted.py
+    adapters: dict[str, float] = Field(default_factory=dict)  # llamacpp, hf: LoRA adapters (name -> scale), see models/adapted.py
     replies: list[str] = Field(default_factory=list)  # scripted provider
     price_in: float = 0.0  # cost per million prompt tokens, for tracing
     price_out: float = 0.0  # cost per million completion tokens

@@ -69,7 +69,8 @@ def _run(method: str, model: str, data: str, out_name: str, max_steps: int | Non
     out.print(f"trained '{out_name}': {m['steps']} steps in {m['seconds']:.0f} s, final loss {m['train_loss']:.4f}"
               + (f", validation loss {val:.4f}" if val is not None else ""))
     out.print(f"report: {manifest['report']['markdown']} (loss curve {manifest['report']['png']})")
-    out.print(f"use it: lingxi complete --model {model}+{out_name} \"...\"  (export for llama.cpp: lingxi tune export {out_name})")
+    export = f"  (export for llama.cpp: lingxi tune export {out_name})" if manifest["base"].get("format") == "gguf" else ""
+    out.print(f"use it: lingxi complete --model {model}+{out_name} \"...\"{export}")
 
 
 def _train_with_bar(plan: Any, settings: Any, train: Any, quiet: bool) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
     smollm2+tutor            the base smollm2 with the adapter trained as `lingxi tune ... --out tutor`
     smollm2+tutor:0.5+style  two adapters applied together, tutor at half strength
+    hf:/models/tiny+tutor    a Hugging Face folder with the adapter trained on it (`--model hf:/models/tiny`)
 
 The adapters live in ``$LINGXI_HOME/adapters/NAME`` (`lingxi.tune.adapters`). Each manifest names
-the base it was trained on and that file's SHA-256: an adapter is refused on any other base. The
-llama.cpp provider applies the exported LoRA GGUF (``adapters/NAME/adapter.gguf``); an adapter that
-has not been exported yet is exported on first use when the ``tune`` extra is installed.
+the base it was trained on and that file's (or folder's) SHA-256: an adapter is refused on any other
+base. Two providers take adapters. llama.cpp applies the exported LoRA GGUF (``adapters/NAME/adapter.gguf``);
+an adapter that has not been exported yet is exported on first use when the ``tune`` extra is installed.
+The hf provider applies the peft weights (``adapters/NAME/adapter``) to the same base loaded through
+transformers: a Hugging Face folder, or a GGUF dequantised (`lingxi.models.hf_bases`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from lingxi.errors import ConfigError, ModelError, TuneError
 
 SEP = "+"
 MAX_SCALE = 4.0
+PROVIDERS = ("llamacpp", "hf")  # the providers that apply adapters; other PROVIDER:TARGET names keep their '+'
 
 
 def split(name: str) -> tuple[str, dict[str, float]]:
@@ -51,19 +55,20 @@ def split(name: str) -> tuple[str, dict[str, float]]:
 
 
 def is_adapted(name: str) -> bool:
-    """True for 'BASE+ADAPTER...'; a PROVIDER:TARGET name other than llamacpp: keeps its '+' (a scripted reply,
-    a remote model's own name) since adapters are applied by llama.cpp only."""
+    """True for 'BASE+ADAPTER...'; a PROVIDER:TARGET name for a provider that applies no adapters keeps its
+    '+' (a scripted reply, a remote model's own name)."""
     if SEP not in name or name.startswith(("http://", "https://")):
         return False
     provider, sep, _ = name.split(SEP, 1)[0].partition(":")
-    return not (sep and provider.isidentifier() and provider != "llamacpp")
+    return not (sep and provider.isidentifier() and provider not in PROVIDERS)
 
 
 def attach(base: ModelSpec, base_name: str, adapters: dict[str, float], settings: Settings) -> ModelSpec:
     """The base spec with the adapters added, after checking each was trained on this very base."""
-    if base.provider != "llamacpp" or not base.path:
+    if base.provider not in PROVIDERS or not base.path:
         raise ModelError(f"The model '{base_name}' is a {base.provider} model; LoRA adapters are applied by llama.cpp "
-                         "to a local GGUF.", "use a GGUF base (an alias such as smollm2, or a .gguf path)")
+                         "to a local GGUF and by the hf provider to a local Hugging Face folder.",
+                         "use a GGUF base (an alias such as smollm2, or a .gguf path) or hf:/path/to/folder")
     for adapter in adapters:
         check_base(adapter, base, base_name, settings)
     return base.model_copy(update={"adapters": {**base.adapters, **adapters}})
@@ -79,13 +84,14 @@ def _manifest(adapter: str, settings: Settings) -> dict:
 
 
 def check_base(adapter: str, base: ModelSpec, base_name: str, settings: Settings) -> None:
-    """ModelError unless the adapter's manifest names this base's file (by SHA-256)."""
+    """ModelError unless the adapter's manifest names this base's file or folder (by SHA-256)."""
     from lingxi.models.files import resolve_path
     from lingxi.tune.base import sha256_of
 
     manifest = _manifest(adapter, settings)
     trained = manifest.get("base") or {}
-    sha = sha256_of(resolve_path(base.path or ""))
+    path = resolve_path(base.path or "")
+    sha = sha256_of(path / base.gguf_file if base.gguf_file else path)
     if trained.get("sha256") != sha:
         was = trained.get("name", "?")
         hint = (f"the file behind '{base_name}' is not the one the adapter was trained on: retrain it with "
@@ -117,3 +123,16 @@ def gguf_path(adapter: str, settings: Settings) -> Path:
     except TuneError as exc:
         raise ModelError(f"The adapter '{adapter}' cannot be used yet: {exc.message}",
                          f"{exc.hint}; then: lingxi tune export {adapter}") from exc
+
+
+def peft_folder(adapter: str, settings: Settings) -> Path:
+    """The adapter's peft weights (what the hf provider applies); ModelError while there are none."""
+    from lingxi.tune.adapters import adapter_dir
+
+    _manifest(adapter, settings)  # "no adapter named ..." with the known names
+    folder = adapter_dir(adapter, settings) / "adapter"
+    if not (folder / "adapter_config.json").is_file():
+        raise ModelError(f"The adapter '{adapter}' has no peft weights ({folder} holds no adapter_config.json), "
+                         "so the hf provider cannot apply it.",
+                         "finish training it: rerun its lingxi tune command")
+    return folder

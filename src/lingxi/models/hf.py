@@ -6,6 +6,9 @@
 
 A GGUF file is dequantised to float32 by transformers (needs the `gguf` package):
 the model in memory is the plain PyTorch one that LoRA fine-tuning trains.
+LoRA adapters trained by `lingxi tune` apply with peft: ``hf:/models/tiny+tutor``,
+``hf:/models/tiny+a:0.5+b:0.5``; every instance of one folder shares one loaded base
+and switches adapters per call (`lingxi.models.hf_bases`).
 
 Generation is a token loop of our own over the KV cache, so every SamplingParams
 field is honoured: temperature (0 is greedy), top_p, max_tokens, stop, seed (a
@@ -18,7 +21,6 @@ the reply is checked afterwards and a reply that is not JSON is an error.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import threading
 import time
@@ -32,9 +34,9 @@ from lingxi.config import ModelSpec, Settings
 from lingxi.errors import ConfigError, ModelError, ModelNotFound, missing_extra
 from lingxi.models.base import MessagesLike, as_messages, as_params, collect, cut_at_stop, json_schema_of, message_dicts
 from lingxi.models.files import resolve_path
+from lingxi.models.hf_bases import Loras, shared_base
+from lingxi.models.hf_json import JsonGuide, check_json
 from lingxi.types import Completion, Delta, SamplingParams, Token, TokenLogprob, Usage
-
-_JSON_HINT = "pip install llguidance to constrain hf output to JSON, or use a llamacpp or openai model"
 
 
 class HFChat:
@@ -49,6 +51,7 @@ class HFChat:
         name: str | None = None,
         n_threads: int | None = None,
         n_ctx: int | None = None,
+        loras: Loras = (),
     ) -> None:
         self.path = str(path)
         self.gguf_file = gguf_file
@@ -56,12 +59,11 @@ class HFChat:
         self.name = name or (shown.stem if shown.suffix == ".gguf" else shown.name)
         self.n_threads = n_threads
         self.n_ctx = n_ctx  # None: the model's own max_position_embeddings
-        self._tok: Any = None
-        self._model: Any = None
-        self._eos: set[int] = set()
+        self.loras = tuple((str(f), float(s)) for f, s in loras)  # peft adapter folders and their scales
         self._pieces: dict[int, str] = {}
         self._ll_tokenizer: Any = None
-        self._lock = threading.RLock()
+        # every instance of one folder (or GGUF) shares one loaded base, its lock and its adapters
+        self._base = shared_base((self.path, gguf_file))
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, settings: Settings | None = None) -> HFChat:
@@ -70,16 +72,42 @@ class HFChat:
                 "An hf model needs a 'path' to a Hugging Face folder (or a GGUF file).",
                 "set path = '/path/to/model-folder', optionally with gguf_file = 'model.gguf'",
             )
+        loras: list[tuple[str, float]] = []
+        if spec.adapters:
+            from lingxi.config import load_settings
+            from lingxi.models import adapted
+
+            settings = settings or load_settings()
+            for adapter, scale in spec.adapters.items():
+                adapted.check_base(adapter, spec, spec.model or spec.path, settings)
+                loras.append((str(adapted.peft_folder(adapter, settings)), scale))
         return cls(
             spec.path,
             gguf_file=spec.gguf_file,
             name=spec.model,
             n_threads=spec.n_threads or (settings.n_threads if settings else None),
             n_ctx=spec.n_ctx or (settings.n_ctx if settings else None),
+            loras=tuple(loras),
         )
 
     def __repr__(self) -> str:
         return f"HFChat(name={self.name!r}, path={self.path!r}, gguf_file={self.gguf_file!r})"
+
+    @property
+    def _lock(self) -> threading.RLock:
+        return self._base.lock  # one call at a time per loaded base: calls switch its adapters
+
+    @property
+    def _tok(self) -> Any:
+        return self._base.tok
+
+    @property
+    def _model(self) -> Any:
+        return self._base.model
+
+    @property
+    def _eos(self) -> set[int]:
+        return self._base.eos
 
     # -- loading -------------------------------------------------------------
     def files(self) -> tuple[Path, str | None]:
@@ -100,7 +128,7 @@ class HFChat:
         return folder, self.gguf_file
 
     def _load(self) -> tuple[Any, Any]:
-        if self._model is None:
+        if self._base.model is None:
             try:
                 import torch
                 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -121,9 +149,10 @@ class HFChat:
                     "check that it is a complete causal-LM folder or a GGUF file transformers supports",
                 ) from exc
             eos = model.generation_config.eos_token_id
-            self._eos = {tok.eos_token_id} | set(eos if isinstance(eos, list) else [eos])
-            self._eos.discard(None)  # type: ignore[arg-type]
-            self._tok, self._model = tok, model.eval()
+            self._base.eos = {tok.eos_token_id} | set(eos if isinstance(eos, list) else [eos])
+            self._base.eos.discard(None)  # type: ignore[arg-type]
+            self._base.tok, self._base.model = tok, model.eval()
+            self._base.loads += 1
         return self._tok, self._model
 
     # -- the ChatModel contract ------------------------------------------------
@@ -168,7 +197,7 @@ class HFChat:
 
         with self._lock:
             tok, model = self._load()
-            with torch.inference_mode():
+            with torch.inference_mode(), self._base.using(self.loras):
                 logits = model(torch.tensor([tok.encode(text)])).logits[0, -1]
             return logits.float().numpy().copy(), _Vocab(self)
 
@@ -180,21 +209,22 @@ class HFChat:
         limit = self._budget(len(prompt_ids), p)
         schema = json_schema_of(p)
         completion_tokens = 0
-        for index in range(p.n):
-            gen = torch.Generator()
-            if p.seed is None:
-                gen.seed()  # a fresh random seed for this generator only
-            else:
-                gen.manual_seed(p.seed + index)
-            guide = self._guide(schema) if schema is not None else None
-            out = _Collected()
-            completion_tokens += yield from self._choice(index, prompt_ids, p, limit, gen, guide, out)
-            if schema is not None and guide is None:
-                _check_json(out.text, out.finish)
+        with self._base.using(self.loras):  # exactly this name's adapters, none for the plain base
+            for index in range(p.n):
+                gen = torch.Generator()
+                if p.seed is None:
+                    gen.seed()  # a fresh random seed for this generator only
+                else:
+                    gen.manual_seed(p.seed + index)
+                guide = self._guide(schema) if schema is not None else None
+                out = _Collected()
+                completion_tokens += yield from self._choice(index, prompt_ids, p, limit, gen, guide, out)
+                if schema is not None and guide is None:
+                    check_json(out.text, out.finish)
         yield Delta(index=p.n - 1, usage=Usage(prompt_tokens=len(prompt_ids), completion_tokens=completion_tokens))
 
     def _choice(self, index: int, prompt_ids: list[int], p: SamplingParams, limit: int, gen: Any,
-                guide: _JsonGuide | None, out: _Collected) -> Iterator[Delta]:
+                guide: JsonGuide | None, out: _Collected) -> Iterator[Delta]:
         """One choice, streamed; returns how many tokens it generated (EOS not counted)."""
         import torch
 
@@ -239,14 +269,14 @@ class HFChat:
             )
         return min(p.max_tokens or n_ctx, n_ctx - prompt_len)
 
-    def _guide(self, schema: dict[str, Any]) -> _JsonGuide | None:
+    def _guide(self, schema: dict[str, Any]) -> JsonGuide | None:
         try:
             import llguidance.hf
         except ImportError:
             return None
         if self._ll_tokenizer is None:
             self._ll_tokenizer = llguidance.hf.from_tokenizer(self._tok)
-        return _JsonGuide(self._ll_tokenizer, schema)
+        return JsonGuide(self._ll_tokenizer, schema)
 
     def _logprob(self, token: int, logp: Any, top: int) -> TokenLogprob:
         alts = []
@@ -316,37 +346,6 @@ class _TextTail:
         return piece
 
 
-class _JsonGuide:
-    """Masks the logits so that only tokens continuing valid JSON (for the schema) can be drawn."""
-
-    def __init__(self, ll_tokenizer: Any, schema: dict[str, Any]) -> None:
-        import llguidance
-
-        try:
-            grammar = llguidance.LLMatcher.grammar_from_json_schema(schema or {"type": "object"})
-        except ValueError as exc:
-            raise ConfigError(f"The JSON schema is not valid: {exc}.", "fix response_format.json_schema.schema") from exc
-        self.matcher = llguidance.LLMatcher(ll_tokenizer, grammar, log_level=0)
-        self._check()
-
-    def _check(self) -> None:
-        if self.matcher.is_error():
-            raise ModelError(f"JSON-constrained generation failed: {self.matcher.get_error()}.", "simplify the JSON schema")
-
-    def mask(self, logits: Any) -> None:
-        import torch
-
-        allowed = torch.from_numpy(np.frombuffer(self.matcher.compute_logit_bias(), dtype=np.uint8) > 0)
-        logits[: len(allowed)][~allowed] = float("-inf")
-        logits[len(allowed) :] = float("-inf")
-
-    def consume(self, token: int) -> bool:
-        """Advance past `token`; True when the JSON value is complete and nothing more may follow."""
-        self.matcher.consume_token(token)
-        self._check()
-        return self.matcher.is_stopped()
-
-
 class _Vocab:
     """Lazy token-id → text lookup for next_token_logits."""
 
@@ -355,19 +354,6 @@ class _Vocab:
 
     def __getitem__(self, token_id: int) -> str:
         return self._owner._piece(int(token_id))
-
-
-def _check_json(text: str, finish: str) -> None:
-    if finish == "length":
-        return  # cut by max_tokens: incomplete, as every provider returns it
-    try:
-        json.loads(text)
-    except ValueError as exc:
-        raise ModelError(
-            f"JSON output was asked for, but the hf model replied with text that is not JSON ({exc}); "
-            "without llguidance the hf provider cannot constrain its output.",
-            _JSON_HINT,
-        ) from exc
 
 
 def _byte_level(raw: str | None) -> bytes | None:

@@ -1,11 +1,14 @@
 """Tiny LoRA adapters built directly (no training) for the multi-LoRA tests and benchmark.
 
     make_adapter(settings, "a", seed=1)   # adapters/a/{manifest.json, adapter.gguf} on the default base
+    tiny_hf_base(folder, tokenizer_from)  # a tiny random Llama folder (save_pretrained) with a real tokenizer
+    make_peft_adapter(settings, "a", base=f"hf:{folder}", seed=1)  # adapters/a/{manifest.json, adapter/}
 
 The adapter is a real llama.cpp LoRA GGUF (random rank-`r` A and B on the attention output and
 MLP down projections of every layer) with a manifest naming the base file and its SHA-256,
 exactly as `lingxi tune ... --out NAME` then `lingxi tune export NAME` leave it; different seeds
-give adapters whose greedy answers differ from the base's and from each other's.
+give adapters whose greedy answers differ from the base's and from each other's. `make_peft_adapter`
+writes the peft folder that training leaves (what the hf provider applies), with random A and B.
 """
 
 from __future__ import annotations
@@ -71,14 +74,58 @@ def make_adapter(settings: Settings, name: str, *, seed: int, base: str = "smoll
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    described = b.describe()
+    _manifest(settings, name, b.describe(), r, base_sha256, gguf={"path": str(path)})
+    return path
+
+
+def _manifest(settings: Settings, name: str, described: dict[str, Any], r: int, base_sha256: str | None,
+              **extra: Any) -> None:
     if base_sha256:
         described["sha256"] = base_sha256
     manifest: dict[str, Any] = {"name": name, "method": "sft", "status": "trained", "base": described,
-                                "hyper": {"r": r, "alpha": r}, "metrics": {"steps": 0},
-                                "gguf": {"path": str(path)}, "note": "built directly by lingxi.testing.lora"}
+                                "hyper": {"r": r, "alpha": r}, "metrics": {"steps": 0}, **extra,
+                                "note": "built directly by lingxi.testing.lora"}
     adapters.write_manifest(name, manifest, settings)
-    return path
+
+
+def tiny_hf_base(folder: Path, tokenizer_from: Path, *, seed: int = 0, layers: int = 2, hidden: int = 64) -> Path:
+    """Save a tiny random LlamaForCausalLM with the tokenizer (and chat template) of the GGUF `tokenizer_from`."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_from.parent, gguf_file=tokenizer_from.name, local_files_only=True)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                      eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id, tie_word_embeddings=True)
+    torch.manual_seed(seed)
+    LlamaForCausalLM(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def make_peft_adapter(settings: Settings, name: str, *, base: str, seed: int, r: int = 4, strength: float = 0.5,
+                      base_sha256: str | None = None) -> Path:
+    """Write the peft adapter `name` (random A and B on q, v, o and down projections) for the model `base`,
+    as training leaves it; `base_sha256` claims another base, to test the refusal. Returns the peft folder."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from lingxi.tune.base import load_base, resolve_base
+
+    b = resolve_base(base, settings)
+    _tok, model = load_base(b, settings)
+    lora = LoraConfig(r=r, lora_alpha=r, target_modules=["q_proj", "v_proj", "o_proj", "down_proj"],
+                      task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, lora)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for key, param in peft_model.named_parameters():
+            if ".lora_A." in key or ".lora_B." in key:
+                param.copy_(torch.randn(param.shape, generator=gen) * strength)
+    folder = adapters.adapter_dir(name, settings) / "adapter"
+    peft_model.save_pretrained(folder)
+    _manifest(settings, name, b.describe(), r, base_sha256)
+    return folder
 
 
 def greedy_both_ways(settings: Settings, name: str, prompts: list[str] | list[list[dict[str, str]]],

@@ -18,6 +18,7 @@ import numpy as np
 
 from lingxi.config import Settings
 from lingxi.errors import TuneError, missing_extra
+from lingxi.models.adapted import SEP
 from lingxi.tune import adapters
 
 NAMES = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
@@ -60,6 +61,13 @@ def export(name: str, settings: Settings) -> Path:
     if manifest.get("status") != "trained" or not (folder / "adapter" / "adapter_model.safetensors").is_file():
         raise TuneError(f"The adapter '{name}' has not finished training.", "finish it by rerunning its tune command")
     base = Path(manifest["base"]["path"])
+    if manifest["base"].get("format") == "hf":
+        raise TuneError(
+            f"The adapter '{name}' was trained on the Hugging Face folder {base}, not on a GGUF file; llama.cpp only "
+            "applies an adapter to the GGUF it was trained on, so there is nothing to export. It is served through "
+            f"the hf provider as it is: --model {manifest['base']['name']}{SEP}{name}",
+            f"for llama.cpp, convert the folder to GGUF (python convert_hf_to_gguf.py {base} --outfile base.gguf, "
+            "from llama.cpp), then train the adapter on that file: lingxi tune ... --model base.gguf")
     if manifest["base"].get("format") != "gguf" or not base.is_file():
         raise TuneError(f"The base of '{name}' is not a GGUF file, so llama.cpp cannot apply the adapter to it.",
                         "train on a GGUF base (e.g. --model smollm2) to export for llama.cpp")
