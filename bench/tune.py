@@ -279,7 +279,8 @@ COLS = [("em", "EM"), ("f1", "F1"), ("draft_f1", "draft F1"), ("citation_precisi
 
 def markdown(r: dict[str, Any]) -> str:
     cfg = r["config"]
-    size = "--quick" if cfg["quick"] else f"--train {cfg['asked_train']} --eval {cfg['asked_eval']} --dpo-steps {cfg['dpo_steps']}"
+    size = "--quick" if cfg["quick"] else f"--train {cfg['asked_train']} --eval {cfg['asked_eval']} --dpo-steps {cfg['dpo_steps']}" \
+        f" --epochs {cfg.get('epochs', '1')} --lr {cfg.get('lr', '2e-4')}"
     lines = [f"# Tuning SmolLM2-135M for grounded answering, measured through `lingxi ask` (`python bench/tune.py {size}`)", "",
              f"{cfg['train_examples']} SFT examples ({cfg['train_unanswerable']} answered \"I don't know\"), "
              f"{cfg['dpo_pairs']} DPO pairs; {cfg['eval_answerable']} held-out questions from articles never trained on "
@@ -354,26 +355,28 @@ def main() -> None:
                 work / "sft.jsonl")
     pairs = dpo_pairs(examples, seed=3)
     write_jsonl(pairs, work / "dpo.jsonl")
-    tag = "quick" if a.quick else "full"
+    recipe = "" if (a.epochs, a.lr) == ("1", "2e-4") else f"-e{a.epochs}-lr{a.lr}"  # the default recipe keeps the plain names
+    tag = ("quick" if a.quick else "full") + recipe
     quick = ["--max-steps", "4"] if a.quick else []
     common = ["--lr", a.lr, "--max-length", str(MAX_LENGTH), "--validation", "0.05"]
     sft = train(home, "sft", work / "sft.jsonl", f"ask-sft-{tag}", "--epochs", a.epochs, *common, *quick)
     dpo = train(home, "dpo", work / "dpo.jsonl", f"ask-dpo-{tag}", "--max-steps", str(dpo_steps), *common)
     models = {"smollm2 (extractive)": ("smollm2", "extractive"), "smollm2 (generate)": ("smollm2", "generate"),
               f"smollm2+ask-sft-{tag} (generate)": (f"smollm2+ask-sft-{tag}", "generate"),
-              f"smollm2+ask-dpo-{tag} (generate)": (f"smollm2+ask-dpo-{tag}", "generate")}
+              f"smollm2+ask-dpo-{tag} (generate)": (f"smollm2+ask-dpo-{tag}", "generate"),
+              "smollm2 (auto)": ("smollm2", "auto"), f"smollm2+ask-sft-{tag} (auto)": (f"smollm2+ask-sft-{tag}", "auto")}
     ev_out = evaluate(ev, un, models)
     m = ev_out["metrics"]
     check = [cli_agrees(home, ev[0], label, model, mode, ev_out["samples"][label][0]["text"])
              for label, (model, mode) in models.items() if mode == "generate"]
-    base, s, d = (m[k] for k in list(models)[1:])
+    base, s, d = (m[k] for k in list(models)[1:4])
     verdict = (f"Verified-sentence rate of the drafts: base {base['verified_sentence_rate']} % "
                f"({base['supported_sentences']}/{base['sentences']}), SFT {s['verified_sentence_rate']} % "
                f"({s['supported_sentences']}/{s['sentences']}), DPO {d['verified_sentence_rate']} % "
                f"({d['supported_sentences']}/{d['sentences']}). F1 of the answer shown: base {base['f1']}, SFT {s['f1']}, "
                f"DPO {d['f1']}, extractive {m['smollm2 (extractive)']['f1']}.")
     result = {
-        "config": {"quick": a.quick, "asked_train": n_train, "asked_eval": n_eval, "train_examples": len(examples),
+        "config": {"quick": a.quick, "epochs": a.epochs, "lr": a.lr, "asked_train": n_train, "asked_eval": n_eval, "train_examples": len(examples),
                    "train_unanswerable": sum(e["gold"] is None for e in examples), "dpo_pairs": len(pairs),
                    "prompt_tokens_max": max(e["prompt_tokens"] for e in examples),
                    "prompt_tokens_median": sorted(e["prompt_tokens"] for e in examples)[len(examples) // 2],
@@ -389,7 +392,7 @@ def main() -> None:
         "cli_check": check, "verdict": verdict,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "tune_quick" if a.quick else "tune"
+    name = ("tune_quick" if a.quick else "tune") + recipe.replace("-", "_")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
     (RESULTS / f"{name}.md").write_text(markdown(result), "utf-8")
     print(markdown(result))
