@@ -27,7 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--adapter", default="ask-sft-full")
     ap.add_argument("--prompts", type=int, default=6)
-    ap.add_argument("--quants", default="q4_1,q8_0")
+    ap.add_argument("--quants", default="q4_1,q4_k_m,q5_k_m,q6_k,q8_0,f16")
     ap.add_argument("--home", default=os.environ.get("LINGXI_BENCH_HOME", str(Path.home() / ".lingxi-bench-tune")))
     a = ap.parse_args()
     os.environ["LINGXI_HOME"] = str(Path(a.home).expanduser())
@@ -54,6 +54,7 @@ def main() -> None:
     served = open_chat(f"smollm2+{a.adapter}", settings, cache=False)
     params = SamplingParams(temperature=0.0, max_tokens=48)
     lora = [served.chat(p, params).text for p in prompts]
+    plain = [open_chat("smollm2", settings, cache=False).chat(p, params).text for p in prompts]
     merged = {}
     for q in a.quants.split(","):
         t = time.perf_counter()
@@ -64,25 +65,28 @@ def main() -> None:
         same = [x == y for x, y in zip(texts, lora, strict=True)]
         prefix = [next((i for i, (c, d) in enumerate(zip(x, y)) if c != d), min(len(x), len(y))) for x, y in zip(texts, lora)]
         merged[q] = {"seconds": round(spent, 1), "bytes": path.stat().st_size, "identical": sum(same),
+                     "same_as_base": sum(x == y for x, y in zip(texts, plain, strict=True)),
                      "common_prefix_chars": prefix, "texts": texts}
     result = {"adapter": a.adapter, "load_average": load0, "load_average_end": round(os.getloadavg()[0], 2),
               "peft_vs_llama_cpp": {"prompts": len(cases), "identical_40": sum(c["identical"] for c in cases),
                                     "equal_prefix": [c["equal_prefix"] for c in cases], "seconds": round(peft_s, 1),
                                     "cases": [{k: c[k] for k in ("equal_prefix", "peft_text", "llama_cpp_text")} for c in cases]},
-              "merged_vs_lora": merged, "lora_texts": lora}
+              "merged_vs_lora": merged, "lora_texts": lora, "base_texts": plain,
+              "lora_same_as_base": sum(x == y for x, y in zip(lora, plain, strict=True))}
     T.RESULTS.mkdir(parents=True, exist_ok=True)
     (T.RESULTS / "tune_identity.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
     pv = result["peft_vs_llama_cpp"]
     lines = [f"# The served adapter answers as the trained one (`python bench/tune_identity.py`, adapter `{a.adapter}`)", "",
              f"{len(prompts)} `lingxi ask` prompts for held-out questions (zh + en), greedy. Load average {load0} at the "
              f"start, {result['load_average_end']} at the end.", "",
-             "| comparison | identical | equal leading tokens / chars per prompt |", "|---|---:|---|",
+             "| comparison | identical | equal leading tokens / chars per prompt | answers equal to the base's |",
+             "|---|---:|---|---:|",
              f"| peft (float32) vs llama.cpp (Q4_1 + LoRA), 40 tokens | {pv['identical_40']} / {pv['prompts']} | "
-             f"{', '.join(map(str, pv['equal_prefix']))} tokens |"]
+             f"{', '.join(map(str, pv['equal_prefix']))} tokens | base + LoRA: {result['lora_same_as_base']} |"]
     for q, m in merged.items():
         lines.append(f"| merged {q} GGUF vs base + LoRA (llama.cpp), the answer | {m['identical']} / {len(prompts)} | "
                      f"{', '.join(map(str, m['common_prefix_chars']))} chars (merge {m['seconds']} s, "
-                     f"{m['bytes'] / 2**20:.0f} MiB) |")
+                     f"{m['bytes'] / 2**20:.0f} MiB) | {m['same_as_base']} |")
     lines += ["", "peft computes in float32 on the dequantised weights; llama.cpp multiplies Q4_1 weights with "
               "8-bit-quantised activations, so identity is not guaranteed: the table says how far they agree.", ""]
     (T.RESULTS / "tune_identity.md").write_text("\n".join(lines), "utf-8")

@@ -76,13 +76,13 @@ def test_export_round_trip_peft_equals_llama_cpp(interrupted_then_resumed: dict,
 
 def test_merge_folds_the_adapter_into_one_gguf(interrupted_then_resumed: dict, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """`lingxi tune export --merge --quant q8_0`: one GGUF, quantised by llama.cpp, that speaks like base+adapter
+    """`lingxi tune export --merge` (q8_0 by default): one GGUF, quantised by llama.cpp, that speaks like base+adapter
     with no adapter loaded, and keeps the base's chat template and metadata."""
     from llama_cpp import Llama
 
     home = interrupted_then_resumed["home"]
     monkeypatch.setenv("LINGXI_HOME", str(home))
-    assert main(["tune", "export", "style", "--merge", "--quant", "q8_0", "--json"]) == 0
+    assert main(["tune", "export", "style", "--merge", "--json"]) == 0
     merged = Path(json.loads(capsys.readouterr().out)["merged"])
     assert merged.name == "merged-q8_0.gguf" and merged.is_file()
     assert main(["complete", "--model", str(merged), "--max-tokens", "8", "--temperature", "0", "--json",

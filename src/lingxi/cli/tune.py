@@ -168,7 +168,7 @@ def export_command(
     name: str,
     merge: Annotated[bool, typer.Option("--merge", help="Also write the base with the adapter folded in, as one GGUF.")] = False,
     quant: Annotated[str | None, typer.Option("--quant", help="The merged file's type (f16, q8_0, q6_k, q5_k_m, q4_k_m, "
-                                              "q4_1, ...; default: the base's own).", show_default=False)] = None,
+                                              "q4_1, ...; default: q8_0).", show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the adapter as a llama.cpp LoRA GGUF (adapters/NAME/adapter.gguf); --merge also a merged, quantised GGUF."""
@@ -178,6 +178,7 @@ def export_command(
     path = export(name, settings)
     merged = None
     if merge or quant:
+        from lingxi.tune.merge import LOW_BIT
         from lingxi.tune.merge import merge as merge_into_base
 
         merged = merge_into_base(name, settings, quant)
@@ -186,6 +187,9 @@ def export_command(
                     **({"merged": str(merged), "merged_bytes": merged.stat().st_size} if merged else {})})
         return
     out.print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB); llama.cpp: --lora {path}")
+    if merged and (quant or "").lower() in LOW_BIT:
+        err.print(f"note: merged into {quant}: a 4- or 5-bit type can round a small adapter away (the merged model then "
+                  "answers like the base); q8_0 keeps it. See bench/results/tune_identity.md.", style="yellow")
     if merged:
         out.print(f"wrote {merged} ({merged.stat().st_size / 2**20:.1f} MiB): the base with '{name}' merged in; "
                   f"use it as a model of its own: lingxi complete --model {merged} \"...\"")
