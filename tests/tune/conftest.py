@@ -48,12 +48,12 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def interrupt_at_first_checkpoint(ckpt: Path, deadline_s: float = 900) -> None:
-    """Send this process a real SIGINT as soon as the training run saved its first checkpoint."""
-    deadline = time.monotonic() + deadline_s
-    while not any(ckpt.glob("checkpoint-*")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.kill(os.getpid(), signal.SIGINT)
+def interrupt_at_first_checkpoint(ckpt: Path, run_ended: threading.Event) -> None:
+    """Send this process a real SIGINT as soon as the training run saved its first checkpoint (none once it ended)."""
+    while not any(ckpt.glob("checkpoint-*")) and not run_ended.wait(0.05):
+        pass
+    if not run_ended.is_set():
+        os.kill(os.getpid(), signal.SIGINT)
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +65,18 @@ def interrupted_then_resumed(tune_home: Path, style_data: Path) -> dict:
     cmd = ("tune", "sft", "--model", "smollm2", "--data", str(style_data), "--out", "style", "--max-steps", "4",
            "--save-steps", "1", "--lr", "3e-3", "--seed", "1")
     ckpt = tune_home / "adapters" / "style" / "checkpoints"
-    late: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: late.append(signum))
+    run_ended = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("LINGXI_HOME", str(tune_home))
-            watcher = threading.Thread(target=interrupt_at_first_checkpoint, args=(ckpt,), daemon=True)
+            watcher = threading.Thread(target=interrupt_at_first_checkpoint, args=(ckpt, run_ended), daemon=True)
             watcher.start()
-            first = run_cli(*cmd)
-            watcher.join(timeout=5)
+            try:
+                first = run_cli(*cmd)
+            finally:
+                run_ended.set()
+                watcher.join()
             if first[0] != 130:
                 pytest.fail(f"the first run was not interrupted after its first checkpoint (exit {first[0]}): "
                             f"{first[2][-2000:]}")
