@@ -58,7 +58,7 @@ def starting_point(model: str, settings: Settings) -> tuple[Base, Start | None]:
     if len(mix) != 1 or next(iter(mix.values())) != 1.0:
         first = next(iter(mix))
         raise TuneError(f"'{model}' is a mix or a scaled adapter; a run starts from one adapter at full strength.",
-                        f"use --model {base_name}+{first} (or merge the mix first: lingxi tune export --merge)")
+                        f"use --model {base_name}+{first}")
     name = next(iter(mix))
     base = resolve_base(base_name, settings)
     manifest = adapters.read_manifest(name, settings)

@@ -6,7 +6,8 @@
 ``--model BASE+ADAPTER`` starts the new adapter from ADAPTER's weights (`lingxi.tune.start`).
 SFT runs trl's SFTTrainer on examples tokenised by `lingxi.tune.template` (the completion's tokens
 only are learned); DPO and KTO use trl's DPOTrainer / KTOTrainer with ``ref_model=None`` (the base
-with the adapter off is the reference; the starting adapter when there is one); pretrain is SFTTrainer with packing on raw text.
+with the adapter off is the reference; the starting adapter when there is one); pretrain is SFTTrainer
+with packing on raw text.
 An interrupt (Ctrl-C, SIGTERM) saves a checkpoint at the end of the current step and stops;
 running the same command again continues from there.
 """
