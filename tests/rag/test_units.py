@@ -15,6 +15,15 @@ def test_split_claims_chinese_and_english_markers():
     assert [c.cited for c in claims] == [[1], [2], [3], [1, 2, 4]]
 
 
+def test_a_doubled_marker_is_one_citation_and_leaves_no_brackets():
+    """A tuned SmolLM2 writes "…部门的[[1]]。": the sentence cites 1 and shows no "[]" (it once rendered "的[][2]")."""
+    from lingxi.rag.verify import strip_markers
+
+    (c,) = split_claims("乌尔巴克齿龙的正模标本是个长79.2公分的齿骨[[1]]。")
+    assert c.cited == [1] and "[" not in c.text and "]" not in c.text
+    assert strip_markers("in 1990 [[2]].") == "in 1990 ."
+
+
 def test_render_puts_markers_before_the_end_mark():
     from lingxi.rag.answer import SentenceVerdict
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,22 +38,51 @@ def style_data(tune_home: Path) -> Path:
     return path
 
 
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`lingxi ARGS` in this process (the CLI's main), with its exit code, standard output and error."""
+    from lingxi.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def interrupt_at_first_checkpoint(ckpt: Path, run_ended: threading.Event) -> None:
+    """Send this process a real SIGINT as soon as the training run saved its first checkpoint (none once it ended)."""
+    while not any(ckpt.glob("checkpoint-*")) and not run_ended.wait(0.05):
+        pass
+    if not run_ended.is_set():
+        os.kill(os.getpid(), signal.SIGINT)
+
+
 @pytest.fixture(scope="session")
 def interrupted_then_resumed(tune_home: Path, style_data: Path) -> dict:
-    """`lingxi tune sft` stopped by SIGINT after its first checkpoint, then the same command again."""
+    """`lingxi tune sft` stopped by SIGINT after its first checkpoint, then the same command again. Both run in
+    this process (one import of torch/trl, the dequantised base made once); the SIGINT is a real signal, which
+    the run's own handler turns into "save and stop". One that arrives after the run restored the previous
+    handler lands on a harmless one here, never as a KeyboardInterrupt of the test session."""
     cmd = ("tune", "sft", "--model", "smollm2", "--data", str(style_data), "--out", "style", "--max-steps", "4",
            "--save-steps", "1", "--lr", "3e-3", "--seed", "1")
-    first = lingxi(tune_home, *cmd)
     ckpt = tune_home / "adapters" / "style" / "checkpoints"
-    deadline = time.monotonic() + 900
-    while not any(ckpt.glob("checkpoint-*")) and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    if first.poll() is not None:
-        pytest.fail(f"the first run ended before its first checkpoint: {first.communicate()[1][-2000:]}")
-    first.send_signal(signal.SIGINT)
-    out1, err1 = first.communicate(timeout=600)
-    manifest1 = json.loads((tune_home / "adapters" / "style" / "manifest.json").read_text())
-    second = lingxi(tune_home, *cmd)
-    out2, err2 = second.communicate(timeout=900)
-    assert second.returncode == 0, err2
-    return {"first": (first.returncode, out1, err1, manifest1), "second": (out2, err2), "home": tune_home}
+    run_ended = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: None)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("LINGXI_HOME", str(tune_home))
+            watcher = threading.Thread(target=interrupt_at_first_checkpoint, args=(ckpt, run_ended), daemon=True)
+            watcher.start()
+            try:
+                first = run_cli(*cmd)
+            finally:
+                run_ended.set()
+                watcher.join()
+            if first[0] != 130:
+                pytest.fail(f"the first run was not interrupted after its first checkpoint (exit {first[0]}): "
+                            f"{first[2][-2000:]}")
+            manifest1 = json.loads((tune_home / "adapters" / "style" / "manifest.json").read_text())
+            code2, out2, err2 = run_cli(*cmd)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code2 == 0, err2
+    return {"first": (*first, manifest1), "second": (out2, err2), "home": tune_home}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,54 @@ def test_merge_folds_the_adapter_into_one_gguf(interrupted_then_resumed: dict, m
         mine.close()
     assert main(["tune", "export", "style", "--merge", "--quant", "q3_z"]) == 1
     assert "use --quant with one of" in capsys.readouterr().err
+
+
+def test_lingxi_serve_answers_the_base_and_two_adapters_from_one_loaded_base(interrupted_then_resumed: dict,
+                                                                             tmp_path: Path) -> None:
+    """The issue's end state through the entry point: `lingxi serve` answers smollm2, smollm2+style (trained
+    above) and smollm2+b interleaved, each with its own behaviour, from one loaded base in one worker."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    import openai
+
+    from lingxi.config import Settings
+    from lingxi.testing.lora import make_adapter
+
+    shutil.copytree(interrupted_then_resumed["home"] / "adapters" / "style", tmp_path / "adapters" / "style")
+    make_adapter(Settings(home=tmp_path), "b", seed=2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LINGXI_HOME": str(tmp_path), "OMP_WAIT_POLICY": "PASSIVE"}
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from lingxi.cli import main; sys.exit(main())",
+                             "serve", "--no-auth", "--port", str(port), "--log-level", "warning"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert proc.poll() is None, proc.stderr.read()[-2000:] if proc.stderr else ""
+        client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=180)
+        assert {"smollm2", "smollm2+style", "smollm2+b"} <= {m.id for m in client.models.list()}
+        order = ["smollm2+style", "smollm2", "smollm2+b", "smollm2+style", "smollm2+b", "smollm2"]
+        got = [(m, client.chat.completions.create(model=m, max_tokens=8, temperature=0, messages=[
+            {"role": "user", "content": "Tell me about the sea."}]).choices[0].message.content) for m in order]
+        answers = {m: {t for n, t in got if n == m} for m in set(order)}
+        assert all(len(v) == 1 for v in answers.values()), got  # the same answer each time: nothing leaks
+        assert len({next(iter(v)) for v in answers.values()}) == 3, got  # each name its own behaviour
+        assert next(iter(answers["smollm2+style"])).lstrip().startswith("Ahoy"), got
+        bases = httpx.get(url + "/readyz", timeout=10).json()["bases"]
+        assert len(bases) == 1 and bases[0]["names"] == ["smollm2", "smollm2+b", "smollm2+style"], bases
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -34,7 +34,7 @@ from lingxi.rag.answer import SentenceVerdict, Source, Thresholds
 from lingxi.types import Citation
 
 # [1]  [1, 2]  [1][2]  【1】  [^1]  [source 1]  [资料1]
-_MARKER = re.compile(r"[\[【]\s*(?:\^|source\s*|sources\s*|资料\s*|来源\s*)?(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】]", re.I)
+_MARKER = re.compile(r"[\[【]{1,2}\s*(?:\^|source\s*|sources\s*|资料\s*|来源\s*)?(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】]{1,2}", re.I)  # [[1]]: a tuned small model's doubled marker
 _ONLY_MARKS = re.compile(r"^[\s\W]*$")
 
 

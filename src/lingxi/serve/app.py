@@ -110,7 +110,8 @@ def _ops_routes(app: FastAPI) -> None:
     @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         srv: Server = request.app.state.lingxi
-        body: dict[str, Any] = {"status": "ready" if srv.ready else "starting", "models": srv.pool.status()}
+        body: dict[str, Any] = {"status": "ready" if srv.ready else "starting", "models": srv.pool.status(),
+                                "bases": srv.pool.bases()}  # one loaded base per GGUF, with the adapter names it serves
         if srv.preload_error:
             body.update(status="failed", error=srv.preload_error)
         return JSONResponse(body, status_code=200 if srv.ready else 503)
