@@ -15,12 +15,15 @@ app = typer.Typer(help="Fine-tune local models with LoRA (SFT, DPO, KTO, continu
                   no_args_is_help=True)
 adapters_app = typer.Typer(help="List, inspect and remove trained adapters.", no_args_is_help=True)
 
-Model = Annotated[str, typer.Option("--model", "-m", help="The base: an alias (smollm2), a .gguf path or hf:/folder.")]
+Model = Annotated[str, typer.Option("--model", "-m", help="The base: an alias (smollm2), a .gguf path or hf:/folder; "
+                                    "BASE+ADAPTER starts from that trained adapter.")]
 Data = Annotated[str, typer.Option("--data", "-d", help="Training data (JSON Lines; a folder or .txt/.md for pretrain).")]
 Out = Annotated[str, typer.Option("--out", "-o", help="The adapter's name (then use the model BASE+NAME).")]
 MaxSteps = Annotated[int | None, typer.Option("--max-steps", help="Stop after this many steps.", show_default=False)]
-R = Annotated[int, typer.Option("--r", help="LoRA rank.")]
-Alpha = Annotated[int, typer.Option("--alpha", help="LoRA alpha (scale = alpha / r).")]
+R = Annotated[int | None, typer.Option("--r", help="LoRA rank (default 8; BASE+ADAPTER keeps the adapter's).",
+                                       show_default=False)]
+Alpha = Annotated[int | None, typer.Option("--alpha", help="LoRA alpha, scale = alpha / r (default 16; BASE+ADAPTER "
+                                           "keeps the adapter's).", show_default=False)]
 Lr = Annotated[float, typer.Option("--lr", help="Learning rate.")]
 Epochs = Annotated[float, typer.Option("--epochs", help="Passes over the training data (when --max-steps is not set).")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed for the split, the initialisation and the order.")]
@@ -35,13 +38,14 @@ Threads = Annotated[int, typer.Option("--threads", help="torch threads.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the plan and the time estimated from one timed step.")]
 
 
-def _run(method: str, model: str, data: str, out_name: str, max_steps: int | None, r: int, alpha: int, lr: float,
+def _run(method: str, model: str, data: str, out_name: str, max_steps: int | None, r: int | None, alpha: int | None,
+         lr: float,
          epochs: float, seed: int, target_modules: list[str] | None, batch_size: int, validation: float,
          max_length: int, save_steps: int | None, threads: int, dry_run: bool, as_json: bool) -> None:
     from lingxi.tune.train import Plan, dry_run as plan_only, train
 
     plan = Plan(method=method, model=model, data=data, out=out_name, r=r, alpha=alpha, lr=lr, epochs=epochs,
-                max_steps=max_steps, batch_size=batch_size, seed=seed, target_modules=target_modules or ["all-linear"],
+                max_steps=max_steps, batch_size=batch_size, seed=seed, target_modules=target_modules or None,
                 validation=validation, max_length=max_length, save_steps=save_steps, threads=threads)
     settings = load_settings()
     try:
@@ -70,7 +74,7 @@ def _run(method: str, model: str, data: str, out_name: str, max_steps: int | Non
               + (f", validation loss {val:.4f}" if val is not None else ""))
     out.print(f"report: {manifest['report']['markdown']} (loss curve {manifest['report']['png']})")
     export = f"  (export for llama.cpp: lingxi tune export {out_name})" if manifest["base"].get("format") == "gguf" else ""
-    out.print(f"use it: lingxi complete --model {model}+{out_name} \"...\"{export}")
+    out.print(f"use it: lingxi complete --model {manifest['base']['name']}+{out_name} \"...\"{export}")
 
 
 def _train_with_bar(plan: Any, settings: Any, train: Any, quiet: bool) -> dict[str, Any]:
@@ -89,8 +93,8 @@ def _train_with_bar(plan: Any, settings: Any, train: Any, quiet: bool) -> dict[s
 
 
 def _command(method: str, doc: str) -> Any:
-    def command(model: Model = "smollm2", data: Data = "", out_name: Out = "", max_steps: MaxSteps = None, r: R = 8,
-                alpha: Alpha = 16, lr: Lr = 2e-4, epochs: Epochs = 1.0, seed: Seed = 0, target_modules: Targets = None,
+    def command(model: Model = "smollm2", data: Data = "", out_name: Out = "", max_steps: MaxSteps = None, r: R = None,
+                alpha: Alpha = None, lr: Lr = 2e-4, epochs: Epochs = 1.0, seed: Seed = 0, target_modules: Targets = None,
                 batch_size: Batch = 2, validation: Validation = 0.1, max_length: MaxLen = 512,
                 save_steps: SaveSteps = None, threads: Threads = 2, dry_run: DryRun = False, as_json: JsonOpt = False) -> None:
         if not data or not out_name:
@@ -146,6 +150,8 @@ def show_command(name: str, as_json: JsonOpt = False) -> None:
     out.print(f"{m['name']}: {m['method']} on {m['base']['name']} (sha256 {m['base']['sha256'][:16]}), {m['status']}")
     out.print(f"data: {m['data']['path']} (sha256 {m['data']['sha256'][:16]}), "
               f"{m['data']['train']} train / {m['data']['validation']} validation")
+    if m.get("from"):
+        out.print(f"started from: {m['from']['name']} (sha256 {m['from']['sha256'][:16]})")
     out.print("hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in m["hyper"].items()))
     out.print("metrics: " + ", ".join(f"{k}={v}" for k, v in met.items() if k != "losses"))
 

@@ -3,9 +3,11 @@
     plan = Plan(method="sft", model="smollm2", data="style.jsonl", out="style", max_steps=8)
     manifest = train(plan, settings, on_step=print)     # resumes from the last checkpoint if interrupted
 
+``--model BASE+ADAPTER`` starts the new adapter from ADAPTER's weights (`lingxi.tune.start`).
 SFT runs trl's SFTTrainer on examples tokenised by `lingxi.tune.template` (the completion's tokens
 only are learned); DPO and KTO use trl's DPOTrainer / KTOTrainer with ``ref_model=None`` (the base
-with the adapter off is the reference); pretrain is SFTTrainer with packing on raw text.
+with the adapter off is the reference; the starting adapter when there is one); pretrain is SFTTrainer
+with packing on raw text.
 An interrupt (Ctrl-C, SIGTERM) saves a checkpoint at the end of the current step and stops;
 running the same command again continues from there.
 """
@@ -16,15 +18,16 @@ import math
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from lingxi.config import Settings
 from lingxi.errors import TuneError, missing_extra
 from lingxi.tune import adapters
-from lingxi.tune.base import Base, load_base, resolve_base
+from lingxi.tune.base import Base, load_base
 from lingxi.tune.data import data_hash, read_examples, split
+from lingxi.tune.start import Start, shape, starting_point
 from lingxi.tune.template import conversational, sft_features
 
 
@@ -34,15 +37,15 @@ class Plan:
     model: str
     data: str
     out: str
-    r: int = 8
-    alpha: int = 16
+    r: int | None = None  # None: 8, or the starting adapter's (r, alpha and target_modules alike)
+    alpha: int | None = None  # None: 16
     dropout: float = 0.0
     lr: float = 2e-4
     epochs: float = 1.0
     max_steps: int | None = None
     batch_size: int = 2
     seed: int = 0
-    target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    target_modules: list[str] | None = None  # None: ["all-linear"]
     validation: float = 0.1
     max_length: int = 512
     save_steps: int | None = None  # default: about ten checkpoints per run
@@ -64,19 +67,24 @@ class Prepared:
     val: list[dict[str, Any]]
     data_sha256: str
     steps: int
+    start: Start | None = None
 
 
 def prepare(plan: Plan, settings: Settings) -> Prepared:
-    """Read and split the data, resolve the base and count the steps (cheap: nothing is loaded)."""
+    """Read and split the data, resolve the base (and the adapter to start from), count the steps (cheap: nothing
+    is loaded). The returned plan has its r, alpha and target modules filled in."""
     adapters.check_name(plan.out)
+    base, start = starting_point(plan.model, settings)
+    if start is not None and start.name == plan.out:
+        raise TuneError(f"'{plan.out}' cannot start from itself.", "choose another --out for the new adapter")
+    plan = replace(plan, **shape(plan, start))
     if plan.r < 1 or plan.alpha < 1 or plan.lr <= 0 or plan.batch_size < 1 or plan.epochs <= 0:
         raise TuneError("r, alpha, learning rate, batch size and epochs must be positive.", "check the options")
-    base = resolve_base(plan.model, settings)
     examples = read_examples(plan.data, plan.method)
     train_set, val_set = split(examples, plan.validation, plan.seed)
     per_epoch = math.ceil(len(train_set) / plan.batch_size)
     steps = plan.max_steps or max(1, math.ceil(per_epoch * plan.epochs))
-    return Prepared(plan, base, train_set, val_set, data_hash(plan.data), steps)
+    return Prepared(plan, base, train_set, val_set, data_hash(plan.data), steps, start)
 
 
 def _trl() -> Any:
@@ -96,9 +104,12 @@ def _trainer(p: Prepared, settings: Settings, output_dir: Path, callbacks: list[
     torch.set_num_threads(p.plan.threads)
     tok, model = load_base(p.base, settings)
     plan = p.plan
-    lora = peft.LoraConfig(r=plan.r, lora_alpha=plan.alpha, lora_dropout=plan.dropout, task_type="CAUSAL_LM",
-                           target_modules=plan.target_modules[0] if plan.target_modules == ["all-linear"]
-                           else plan.target_modules)
+    if p.start is not None:  # trl then makes no adapter of its own, and copies this one as DPO/KTO's reference
+        model, lora = p.start.load(model, plan.dropout), None
+    else:
+        lora = peft.LoraConfig(r=plan.r, lora_alpha=plan.alpha, lora_dropout=plan.dropout, task_type="CAUSAL_LM",
+                               target_modules=plan.target_modules[0] if plan.target_modules == ["all-linear"]
+                               else plan.target_modules)
     common = dict(output_dir=str(output_dir), per_device_train_batch_size=plan.batch_size,
                   per_device_eval_batch_size=plan.batch_size, learning_rate=plan.lr, num_train_epochs=plan.epochs,
                   max_steps=p.steps, seed=plan.seed, logging_steps=1, save_strategy="steps",
@@ -162,6 +173,7 @@ def _callback(total: int, batch: int, on_step: Callable[[dict[str, Any]], None],
 def train(plan: Plan, settings: Settings, on_step: Callable[[dict[str, Any]], None] = lambda _s: None) -> dict[str, Any]:
     """Train (or continue) the adapter `plan.out`; return its manifest."""
     p = prepare(plan, settings)
+    plan = p.plan
     folder = adapters.adapter_dir(plan.out, settings)
     ckpts = folder / "checkpoints"
     old = _previous(plan, p, folder, settings)
@@ -197,7 +209,7 @@ def train(plan: Plan, settings: Settings, on_step: Callable[[dict[str, Any]], No
                           "a checkpoint was saved.", "run the same command again to continue")
     if p.val:
         manifest["metrics"].update(_validation(trainer.evaluate()))
-    trainer.model.save_pretrained(folder / "adapter")
+    trainer.model.save_pretrained(folder / "adapter", selected_adapters=["default"])  # not DPO/KTO's "ref" copy
     manifest["status"] = "trained"
     manifest["metrics"]["examples_per_s"] = round(p.steps * plan.batch_size / max(seconds, 1e-9), 3)
     del result
@@ -229,7 +241,8 @@ def _previous(plan: Plan, p: Prepared, folder: Path, settings: Settings) -> dict
         return None
     old = adapters.read_manifest(plan.out, settings)
     same = (old.get("method") == plan.method and old.get("hyper") == plan.hyper()
-            and old.get("base", {}).get("sha256") == p.base.sha256 and old.get("data", {}).get("sha256") == p.data_sha256)
+            and old.get("base", {}).get("sha256") == p.base.sha256 and old.get("data", {}).get("sha256") == p.data_sha256
+            and old.get("from") == (p.start.describe() if p.start else None))
     if old.get("status") == "trained":
         raise TuneError(f"The adapter '{plan.out}' is already trained.",
                         f"choose another --out, or remove it first: lingxi adapters rm {plan.out}")
@@ -243,7 +256,7 @@ def _manifest(p: Prepared, status: str) -> dict[str, Any]:
     import lingxi
 
     return {"name": p.plan.out, "method": p.plan.method, "status": status, "created_at": time.time(),
-            "base": p.base.describe(), "hyper": p.plan.hyper(),
+            "base": p.base.describe(), **({"from": p.start.describe()} if p.start else {}), "hyper": p.plan.hyper(),
             "data": {"path": str(Path(p.plan.data).expanduser().resolve()), "sha256": p.data_sha256,
                      "train": len(p.train), "validation": len(p.val)},
             "steps_planned": p.steps, "lingxi": getattr(lingxi, "__version__", "0.1.0")}
@@ -254,8 +267,9 @@ def dry_run(plan: Plan, settings: Settings) -> dict[str, Any]:
     import tempfile
 
     p = prepare(plan, settings)
+    plan = p.plan
     with tempfile.TemporaryDirectory() as tmp:
-        timed = Prepared(plan, p.base, p.train, [], p.data_sha256, 1)
+        timed = Prepared(plan, p.base, p.train, [], p.data_sha256, 1, p.start)
         started = time.perf_counter()
         trainer = _trainer(timed, settings, Path(tmp), [])
         load_s = time.perf_counter() - started
@@ -263,7 +277,8 @@ def dry_run(plan: Plan, settings: Settings) -> dict[str, Any]:
         started = time.perf_counter()
         trainer.train()
         step_s = time.perf_counter() - started
-    return {"plan": {"method": plan.method, "base": p.base.describe(), "out": plan.out, **plan.hyper()},
+    return {"plan": {"method": plan.method, "base": p.base.describe(), "out": plan.out, **plan.hyper(),
+                     **({"from": p.start.describe()} if p.start else {})},
             "data": {"train": len(p.train), "validation": len(p.val), "sha256": p.data_sha256},
             "steps": p.steps, "load_s": round(load_s, 2), "step_s": round(step_s, 2),
             "estimated_s": round(load_s + step_s * p.steps, 1)}
