@@ -14,7 +14,8 @@ recording model that keeps the exact messages and says nothing. The target is th
 the [n] marker of the first passage shown that holds it; when retrieval showed no passage holding
 it, "I don't know." / "我不知道。" as the system prompt asks; one answerable question in six is
 also shown without its gold passage (renumbered, rebuilt with `build_messages`) to teach abstention.
-SFT and DPO run through the CLI (`lingxi tune sft|dpo`) in a home of their own. DPO pairs come
+SFT and DPO run through the CLI (`lingxi tune sft|dpo`) in a home of their own; DPO starts from the
+SFT adapter (`--model smollm2+SFT`, the SFT adapter is also its reference). DPO pairs come
 from the same prompts: chosen = the gold answer with the right marker (verified), rejected = an
 unsupported one (the gold citing a wrong passage, or another question's answer).
 
@@ -190,20 +191,20 @@ def cli(home: Path, *args: str) -> dict[str, Any]:
     return out
 
 
-def train(home: Path, method: str, data: Path, name: str, *opts: str) -> dict[str, Any]:
+def train(home: Path, method: str, data: Path, name: str, *opts: str, model: str = "smollm2") -> dict[str, Any]:
     """`lingxi tune METHOD` (an adapter already trained on the same data and options is reused)."""
     import hashlib
     import shutil
 
     folder = home / "adapters" / name
-    key = hashlib.sha256(data.read_bytes() + repr(opts).encode()).hexdigest()
+    key = hashlib.sha256(data.read_bytes() + repr((opts, model)).encode()).hexdigest()
     done = folder / "bench-key"
     if done.is_file() and json.loads(done.read_text())["key"] == key and (folder / "manifest.json").is_file():
         manifest = json.loads((folder / "manifest.json").read_text())
         if manifest.get("status") == "trained":
             return {**manifest, "wall_s": json.loads(done.read_text())["wall_s"], "reused": True}
     shutil.rmtree(folder, ignore_errors=True)
-    manifest = cli(home, "tune", method, "--model", "smollm2", "--data", str(data), "--out", name, *opts)
+    manifest = cli(home, "tune", method, "--model", model, "--data", str(data), "--out", name, *opts)
     done.write_text(json.dumps({"key": key, "wall_s": manifest["wall_s"]}))
     return manifest
 
@@ -361,7 +362,8 @@ def main() -> None:
     quick = ["--max-steps", "4"] if a.quick else []
     common = ["--lr", a.lr, "--max-length", str(MAX_LENGTH), "--validation", "0.05"]
     sft = train(home, "sft", work / "sft.jsonl", f"ask-sft-{tag}", "--epochs", a.epochs, *common, *quick)
-    dpo = train(home, "dpo", work / "dpo.jsonl", f"ask-dpo-{tag}", "--max-steps", str(dpo_steps), *common)
+    dpo = train(home, "dpo", work / "dpo.jsonl", f"ask-dpo-{tag}", "--max-steps", str(dpo_steps), *common,
+                model=f"smollm2+ask-sft-{tag}")  # DPO on top of the SFT adapter (the reference: the SFT adapter)
     models = {"smollm2 (extractive)": ("smollm2", "extractive"), "smollm2 (generate)": ("smollm2", "generate"),
               f"smollm2+ask-sft-{tag} (generate)": (f"smollm2+ask-sft-{tag}", "generate"),
               f"smollm2+ask-dpo-{tag} (generate)": (f"smollm2+ask-dpo-{tag}", "generate"),
@@ -386,7 +388,7 @@ def main() -> None:
                    "max_length": MAX_LENGTH, "generation": "lingxi.ask through the funnel (llama.cpp, BASE+ADAPTER), greedy"},
         "load_average": load0, "load_average_end": round(os.getloadavg()[0], 2),
         "train": {f"sft (LoRA r=8, all linear, lr {a.lr}, {a.epochs} epoch)": train_row(sft, len(examples)),
-                  f"dpo (LoRA r=8, ref = base, {dpo_steps} steps)": train_row(dpo, len(pairs))},
+                  f"dpo from the SFT adapter (ref = SFT, {dpo_steps} steps)": train_row(dpo, len(pairs))},
         "eval": {"metrics": m, "examples": [{"question": i["question"], "gold": i["answers"][0],
                                              **{k: v[n] for k, v in ev_out["samples"].items()}}
                                             for n, i in enumerate(ev[:12])]},

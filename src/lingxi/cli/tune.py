@@ -94,7 +94,7 @@ def _train_with_bar(plan: Any, settings: Any, train: Any, quiet: bool) -> dict[s
 
 def _command(method: str, doc: str) -> Any:
     def command(model: Model = "smollm2", data: Data = "", out_name: Out = "", max_steps: MaxSteps = None, r: R = None,
-                alpha: Alpha = None, lr: Lr = 2e-4, epochs: Epochs = 1.0, seed: Seed = 0, target_modules: Targets = None,
+                alpha: Alpha = None, lr: Lr = 2e-4, epochs: Epochs = 2.0, seed: Seed = 0, target_modules: Targets = None,
                 batch_size: Batch = 2, validation: Validation = 0.1, max_length: MaxLen = 512,
                 save_steps: SaveSteps = None, threads: Threads = 2, dry_run: DryRun = False, as_json: JsonOpt = False) -> None:
         if not data or not out_name:
