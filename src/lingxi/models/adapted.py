@@ -15,6 +15,7 @@ transformers: a Hugging Face folder, or a GGUF dequantised (`lingxi.models.hf_ba
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from lingxi.config import ModelSpec, Settings
@@ -136,3 +137,18 @@ def peft_folder(adapter: str, settings: Settings) -> Path:
                          "so the hf provider cannot apply it.",
                          "finish training it: rerun its lingxi tune command")
     return folder
+
+
+def loras(spec: ModelSpec, settings: Settings | None, file_of: Callable[[str, Settings], Path]) -> list[tuple[str, float]]:
+    """(file, scale) of each adapter of `spec`, each checked against the base first; `file_of` is
+    gguf_path (llama.cpp) or peft_folder (hf)."""
+    if not spec.adapters:
+        return []
+    from lingxi.config import load_settings
+
+    settings = settings or load_settings()
+    out = []
+    for adapter, scale in spec.adapters.items():
+        check_base(adapter, spec, spec.model or spec.path or "", settings)
+        out.append((str(file_of(adapter, settings)), scale))
+    return out

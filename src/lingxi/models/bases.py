@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from lingxi.errors import ModelError
@@ -75,11 +76,16 @@ _lock_all = threading.Lock()
 
 
 def shared_base(key: tuple) -> Base:
+    return shared(_all, key, Base)
+
+
+def shared(table: weakref.WeakValueDictionary, key: tuple, make: Callable[[], Any]) -> Any:
+    """The live object under `key` in `table`, made now if there is none (one per key across threads)."""
     with _lock_all:
-        base = _all.get(key)
-        if base is None:
-            base = _all[key] = Base()
-        return base
+        obj = table.get(key)
+        if obj is None:
+            obj = table[key] = make()
+        return obj
 
 
 def loaded_bases() -> list[dict[str, Any]]:

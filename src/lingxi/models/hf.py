@@ -72,15 +72,9 @@ class HFChat:
                 "An hf model needs a 'path' to a Hugging Face folder (or a GGUF file).",
                 "set path = '/path/to/model-folder', optionally with gguf_file = 'model.gguf'",
             )
-        loras: list[tuple[str, float]] = []
-        if spec.adapters:
-            from lingxi.config import load_settings
-            from lingxi.models import adapted
+        from lingxi.models import adapted
 
-            settings = settings or load_settings()
-            for adapter, scale in spec.adapters.items():
-                adapted.check_base(adapter, spec, spec.model or spec.path, settings)
-                loras.append((str(adapted.peft_folder(adapter, settings)), scale))
+        loras = adapted.loras(spec, settings, adapted.peft_folder)
         return cls(
             spec.path,
             gguf_file=spec.gguf_file,

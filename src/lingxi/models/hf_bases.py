@@ -88,13 +88,10 @@ class Base:
 
 
 _all: weakref.WeakValueDictionary[tuple, Base] = weakref.WeakValueDictionary()
-_lock_all = threading.Lock()
 
 
 def shared_base(key: tuple) -> Base:
-    with _lock_all:
-        base = _all.get(key)
-        if base is None:
-            base = _all[key] = Base()
-        return base
+    from lingxi.models.bases import shared
+
+    return shared(_all, key, Base)
 

@@ -91,15 +91,9 @@ class LlamaCppChat:
     def from_spec(cls, spec: ModelSpec, settings: Settings | None = None) -> LlamaCppChat:
         if not spec.path:
             raise ModelError("A llamacpp model needs a 'path' to a GGUF file.", "set path = '/path/to/model.gguf'")
-        loras: list[tuple[str, float]] = []
-        if spec.adapters:
-            from lingxi.config import load_settings
-            from lingxi.models import adapted
+        from lingxi.models import adapted
 
-            settings = settings or load_settings()
-            for adapter, scale in spec.adapters.items():
-                adapted.check_base(adapter, spec, spec.model or spec.path, settings)
-                loras.append((str(adapted.gguf_path(adapter, settings)), scale))
+        loras = adapted.loras(spec, settings, adapted.gguf_path)
         return cls(
             spec.path,
             name=spec.model,
