@@ -12,7 +12,6 @@ starting adapter: trl copies a PeftModel's trained adapter into a frozen adapter
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from lingxi.config import Settings
 from lingxi.errors import ConfigError, ModelError, TuneError
 from lingxi.tune import adapters
-from lingxi.tune.base import Base, resolve_base
+from lingxi.tune.base import Base, resolve_base, sha256_of
 
 DEFAULTS = {"r": 8, "alpha": 16, "target_modules": ["all-linear"]}
 FLAGS = {"r": "--r", "alpha": "--alpha", "target_modules": "--target-modules"}
@@ -70,7 +69,7 @@ def starting_point(model: str, settings: Settings) -> tuple[Base, Start | None]:
                         f"finish it first (run its command again), or use --model {base_name}")
     _check_base(name, base_name, settings)
     hyper = manifest.get("hyper", {})
-    return base, Start(name=name, weights=weights, sha256=_sha256(safetensors),
+    return base, Start(name=name, weights=weights, sha256=sha256_of(safetensors),
                             hyper={k: hyper.get(k, v) for k, v in DEFAULTS.items()})
 
 
@@ -97,14 +96,6 @@ def _check_base(name: str, base_name: str, settings: Settings) -> None:
         check_base(name, parse(base_name, settings, default_registry()), base_name, settings)
     except (ConfigError, ModelError) as exc:
         raise TuneError(exc.message, exc.hint) from exc
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _norm(value: Any) -> Any:
