@@ -197,7 +197,7 @@ def train(home: Path, method: str, data: Path, name: str, *opts: str, model: str
     import shutil
 
     folder = home / "adapters" / name
-    key = hashlib.sha256(data.read_bytes() + repr((opts, model)).encode()).hexdigest()
+    key = hashlib.sha256(data.read_bytes() + repr(opts if model == "smollm2" else (opts, model)).encode()).hexdigest()
     done = folder / "bench-key"
     if done.is_file() and json.loads(done.read_text())["key"] == key and (folder / "manifest.json").is_file():
         manifest = json.loads((folder / "manifest.json").read_text())
