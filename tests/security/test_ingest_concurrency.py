@@ -82,11 +82,13 @@ def test_two_concurrent_ingests_leave_no_duplicate_ids(kb, tmp_path):
 def test_ctrl_c_keeps_finished_files_says_how_to_resume_and_exits_130(kb, tmp_path):
     docs = files(tmp_path / "docs", 40, prefix="a")
     sentence = "A sentence about the sea, the wind and the long road home. "
-    (docs / "zz.txt").write_text(sentence * 50_000, encoding="utf-8")  # 3 MB: work still left after the first files
+    # 9 MB: seconds of work still left after the first files, even when the test process is slow to send the signal
+    # (at 3 MB a loaded 2-core CI machine once finished the whole ingest first)
+    (docs / "zz.txt").write_text(sentence * 150_000, encoding="utf-8")
     files(docs, 2, prefix="zz")  # zz000.txt, zz001.txt: after the big one
     proc = start("kb", "ingest", "conc", str(docs), "--verbose")
     for line in proc.stderr:
-        if line.startswith("added: "):  # the first finished file: Ctrl-C now, with 42 files and 3 MB to go
+        if line.startswith("added: "):  # the first finished file: Ctrl-C now, with 42 files and 9 MB to go
             proc.send_signal(signal.SIGINT)  # (signalling later races a fast machine to the end of the ingest)
             break
     rest = proc.stderr.read()
