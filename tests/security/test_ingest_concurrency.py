@@ -26,6 +26,15 @@ def start(*args: str) -> subprocess.Popen:
     return subprocess.Popen([LINGXI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
 
 
+def _signal_state(pid: int) -> str:
+    """The child's blocked and ignored signal masks (a failure report: a Ctrl-C it never saw)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError as exc:
+        return f"no /proc status ({exc})"
+    return " ".join(line.replace("\t", "") for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn")))
+
+
 def files(root: Path, n: int, prefix: str = "f") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n):
@@ -87,13 +96,15 @@ def test_ctrl_c_keeps_finished_files_says_how_to_resume_and_exits_130(kb, tmp_pa
     (docs / "zz.txt").write_text(sentence * 150_000, encoding="utf-8")
     files(docs, 2, prefix="zz")  # zz000.txt, zz001.txt: after the big one
     proc = start("kb", "ingest", "conc", str(docs), "--verbose")
+    t0, state = time.monotonic(), ""
     for line in proc.stderr:
         if line.startswith("added: "):  # the first finished file: Ctrl-C now, with 42 files and 9 MB to go
+            state = _signal_state(proc.pid) + f" first line after {time.monotonic() - t0:.2f} s"
             proc.send_signal(signal.SIGINT)  # (signalling later races a fast machine to the end of the ingest)
             break
     rest = proc.stderr.read()
     out = proc.stdout.read()
-    assert proc.wait(timeout=120) == 130, out + rest
+    assert proc.wait(timeout=120) == 130, f"{state}; ended after {time.monotonic() - t0:.2f} s\n" + out + rest
     found = re.search(r"interrupted: kept (\d+) finished files?", rest)
     assert found, rest
     assert "run the same command again" in rest and f"lingxi kb ingest conc {docs}" in rest
