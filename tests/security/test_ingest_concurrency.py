@@ -23,7 +23,16 @@ def lingxi(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
 
 
 def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([LINGXI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    return subprocess.Popen([LINGXI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The child gets Ctrl-C as a command typed in a terminal does: SIGINT neither blocked nor ignored. (In the
+    full suite the child once finished a whole ingest after its SIGINT: a disposition inherited from the test
+    process, which a user's shell does not pass on.)"""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _signal_state(pid: int) -> str:
