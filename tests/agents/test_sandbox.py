@@ -67,7 +67,8 @@ def test_infinite_loop_is_stopped() -> None:
     started = time.monotonic()
     r = box.run("while True:\n    pass")
     assert time.monotonic() - started < 5
-    assert not r.ok and (r.timed_out or "killed" in r.error)
+    # the wall-clock timer or the CPU-time limit (both 1 s): on an idle machine either may stop it first
+    assert not r.ok and (r.timed_out or "killed" in r.error or "CPU-time limit" in r.error), r.error
 
 
 def test_allocating_10_gb_fails_inside() -> None:
